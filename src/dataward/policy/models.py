@@ -1,0 +1,230 @@
+"""Typed models of the policy file. Field-level rules live here; rules that relate one part of the
+file to another (a purpose naming a field, a role naming a purpose) live in `references.py`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import isodate
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
+
+from dataward.policy import geography, taxonomy
+
+__all__ = [
+    "Action",
+    "Collection",
+    "Controller",
+    "FieldSpec",
+    "FieldType",
+    "LegalBasis",
+    "Policy",
+    "Processor",
+    "Purpose",
+    "Region",
+    "Role",
+    "TransferMechanism",
+]
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+FieldRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*\.([a-z][a-z0-9_-]*|\*)$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    EMAIL = "email"
+    PHONE = "phone"
+    DATE = "date"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    COUNTRY = "country"
+
+
+class LegalBasis(StrEnum):
+    """The six lawful bases of GDPR Art. 6(1)."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal_obligation"
+    VITAL_INTERESTS = "vital_interests"
+    PUBLIC_TASK = "public_task"
+    LEGITIMATE_INTERESTS = "legitimate_interests"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    WRITE = "write"
+    READ = "read"
+    AUDIT_READ = "audit.read"
+
+
+class TransferMechanism(StrEnum):
+    """How a transfer to a third country is made lawful (GDPR Chapter V)."""
+
+    ADEQUACY = "adequacy"
+    SCC = "scc"
+    BCR = "bcr"
+    DEROGATION = "derogation"
+
+
+Art9Condition = Literal[
+    "9(2)(a)", "9(2)(b)", "9(2)(c)", "9(2)(d)", "9(2)(e)",
+    "9(2)(f)", "9(2)(g)", "9(2)(h)", "9(2)(i)", "9(2)(j)",
+]  # fmt: skip
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Controller(_Model):
+    name: Text
+    contact: Text
+    dpo_contact: Text
+    eu_representative: Text | None = None
+
+
+class FieldSpec(_Model):
+    type: FieldType
+    category: str
+    special_category: bool = False
+    searchable: bool = False
+    description: Text | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in taxonomy.data_categories():
+            raise ValueError(f"unknown data category {value} (not in the fideslang taxonomy)")
+        return value
+
+
+class Collection(_Model):
+    description: Text | None = None
+    fields: dict[Name, FieldSpec] = Field(min_length=1)
+
+
+class Purpose(_Model):
+    description: Text
+    legal_basis: LegalBasis
+    data_use: str
+    fields: list[FieldRef] = Field(min_length=1)
+    retention: str
+    explicit_consent: bool = False
+    art9_condition: Art9Condition | None = None
+
+    @field_validator("data_use")
+    @classmethod
+    def _known_data_use(cls, value: str) -> str:
+        if value not in taxonomy.data_uses():
+            raise ValueError(f"unknown data use {value} (not in the fideslang taxonomy)")
+        return value
+
+    @field_validator("retention")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        if _duration(value) <= timedelta(0):
+            raise ValueError("retention must be longer than zero")
+        return value
+
+    @property
+    def retention_period(self) -> timedelta:
+        """The retention as a length of time (months and years counted from 2000-01-01)."""
+        return _duration(self.retention)
+
+    @property
+    def needs_consent(self) -> bool:
+        """Processing rests on the subject's consent, so a read needs consent given and not withdrawn."""
+        return self.legal_basis is LegalBasis.CONSENT
+
+
+class Role(_Model):
+    description: Text | None = None
+    actions: list[Action] = Field(min_length=1)
+    purposes: list[Name] = Field(default_factory=list)
+
+
+class Processor(_Model):
+    name: Text
+    country: str
+    transfer_mechanism: TransferMechanism | None = None
+    purposes: list[Name] = Field(min_length=1)
+    dpa: Text = Field(description="Reference to the signed data-processing agreement (Art. 28).")
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if not geography.is_country_code(value):
+            raise ValueError(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
+        return value
+
+    @property
+    def third_country(self) -> bool:
+        return self.country not in geography.EEA_COUNTRIES
+
+
+class Region(_Model):
+    description: Text | None = None
+    default: bool = False
+
+
+class Policy(_Model):
+    version: Literal[1] = 1
+    controller: Controller
+    collections: dict[Name, Collection] = Field(min_length=1)
+    purposes: dict[Name, Purpose] = Field(min_length=1)
+    roles: dict[Name, Role] = Field(min_length=1)
+    processors: dict[Name, Processor] = Field(default_factory=dict)
+    regions: dict[Name, Region] = Field(min_length=1)
+
+    _purpose_fields: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object, /) -> None:
+        self._purpose_fields.update(
+            {name: frozenset(self.expand(purpose.fields)) for name, purpose in self.purposes.items()}
+        )
+
+    def field_paths(self) -> list[str]:
+        """Every field as `collection.field`, in file order."""
+        return [f"{c}.{f}" for c, coll in self.collections.items() for f in coll.fields]
+
+    def field(self, path: str) -> FieldSpec | None:
+        collection, _, name = path.partition(".")
+        coll = self.collections.get(collection)
+        return coll.fields.get(name) if coll else None
+
+    def expand(self, refs: list[str]) -> list[str]:
+        """Field references with `collection.*` spelled out; unknown references are dropped."""
+        out: list[str] = []
+        for ref in refs:
+            collection, _, name = ref.partition(".")
+            coll = self.collections.get(collection)
+            if coll is None:
+                continue
+            names = list(coll.fields) if name == "*" else [name] if name in coll.fields else []
+            out.extend(f"{collection}.{n}" for n in names if f"{collection}.{n}" not in out)
+        return out
+
+    def purpose_fields(self, purpose: str) -> frozenset[str]:
+        """The fields (`collection.field`) that a purpose may use."""
+        return self._purpose_fields.get(purpose, frozenset())
+
+    @property
+    def default_region(self) -> str:
+        return next((name for name, r in self.regions.items() if r.default), next(iter(self.regions)))
+
+
+_EPOCH = isodate.parse_datetime("2000-01-01T00:00:00Z")
+
+
+def _duration(value: str) -> timedelta:
+    try:
+        parsed = isodate.parse_duration(value)
+    except (isodate.ISO8601Error, ValueError):
+        raise ValueError(f"not an ISO 8601 duration: {value!r} (try P30D or P7Y)") from None
+    if isinstance(parsed, timedelta):
+        return parsed
+    delta: timedelta = parsed.totimedelta(start=_EPOCH)
+    return delta

@@ -1,0 +1,76 @@
+"""Rules that relate one part of the policy to another: every name used is declared, special-category
+data has an Art. 9(2) condition, transfers to third countries have a mechanism on record."""
+
+from __future__ import annotations
+
+from dataward.errors import Problem
+from dataward.policy.geography import ADEQUATE_COUNTRIES
+from dataward.policy.models import LegalBasis, Policy
+
+__all__ = ["check_references"]
+
+
+def check_references(policy: Policy) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _purpose_problems(policy)
+    problems += _name_problems(policy)
+    problems += _processor_problems(policy)
+    defaults = [name for name, region in policy.regions.items() if region.default]
+    if len(defaults) != 1:
+        problems.append(Problem("regions", f"exactly one region must be default, found {len(defaults)}"))
+    return problems
+
+
+def _purpose_problems(policy: Policy) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, purpose in policy.purposes.items():
+        at = f"purposes.{name}"
+        for i, ref in enumerate(purpose.fields):
+            collection, _, field = ref.partition(".")
+            if collection not in policy.collections:
+                problems.append(Problem(f"{at}.fields[{i}]", f"unknown collection {collection}"))
+            elif field != "*" and field not in policy.collections[collection].fields:
+                problems.append(Problem(f"{at}.fields[{i}]", f"unknown field {ref}"))
+        if purpose.explicit_consent and purpose.legal_basis is not LegalBasis.CONSENT:
+            problems.append(Problem(f"{at}.explicit_consent", "explicit consent needs legal_basis: consent"))
+        special = [f for f in policy.purpose_fields(name) if _is_special(policy, f)]
+        if special and not (purpose.explicit_consent or purpose.art9_condition):
+            problems.append(
+                Problem(
+                    f"{at}.legal_basis",
+                    f"uses special-category data ({', '.join(sorted(special))}): set "
+                    "explicit_consent: true with legal_basis: consent, or name its art9_condition",
+                )
+            )
+    return problems
+
+
+def _name_problems(policy: Policy) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, role in policy.roles.items():
+        for i, purpose in enumerate(role.purposes):
+            if purpose not in policy.purposes:
+                problems.append(Problem(f"roles.{name}.purposes[{i}]", f"unknown purpose {purpose}"))
+    for name, processor in policy.processors.items():
+        for i, purpose in enumerate(processor.purposes):
+            if purpose not in policy.purposes:
+                problems.append(Problem(f"processors.{name}.purposes[{i}]", f"unknown purpose {purpose}"))
+    return problems
+
+
+def _processor_problems(policy: Policy) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, processor in policy.processors.items():
+        at = f"processors.{name}.transfer_mechanism"
+        if processor.third_country and processor.transfer_mechanism is None:
+            problems.append(
+                Problem(at, f"{processor.country} is a third country: a transfer mechanism is required")
+            )
+        if processor.transfer_mechanism == "adequacy" and processor.country not in ADEQUATE_COUNTRIES:
+            problems.append(Problem(at, f"{processor.country} has no EU adequacy decision"))
+    return problems
+
+
+def _is_special(policy: Policy, path: str) -> bool:
+    spec = policy.field(path)
+    return spec is not None and spec.special_category
