@@ -1,0 +1,95 @@
+"""Shared fixtures: the example policy, keyrings, and databases on SQLite and on a real PostgreSQL.
+
+PostgreSQL tests run against `DATAWARD_TEST_POSTGRES_URL` (default: the local server, database
+`test`), each in a schema of its own that is dropped afterwards. Where no server answers they skip,
+unless `DATAWARD_REQUIRE_SERVICES=1` (set by `.ci/run`) turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from dataward.keys import LocalKeyring
+from dataward.policy import Policy, load_policy
+from dataward.storage import create_database_engine, migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_POLICY = ROOT / "examples" / "saas.yaml"
+POSTGRES_URL = os.environ.get(
+    "DATAWARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def services_required() -> bool:
+    return os.environ.get("DATAWARD_REQUIRE_SERVICES") == "1"
+
+
+def _postgres_available() -> bool:
+    engine = create_database_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception:  # noqa: BLE001 - any failure to connect means "no server here"
+        return False
+    finally:
+        engine.dispose()
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    if not _postgres_available():
+        if services_required():
+            pytest.fail(f"PostgreSQL is required (DATAWARD_REQUIRE_SERVICES=1) but {POSTGRES_URL} is down")
+        pytest.skip("no PostgreSQL server; set DATAWARD_TEST_POSTGRES_URL")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL to a fresh, empty schema of its own on the PostgreSQL server."""
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_database_engine(postgres_server)
+    with admin.begin() as connection:
+        connection.execute(text(f"create schema {schema}"))
+    sep = "&" if "?" in postgres_server else "?"
+    try:
+        yield f"{postgres_server}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"drop schema {schema} cascade"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that uses this runs twice: on an SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'dataward.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database on each backend."""
+    engine = create_database_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy(EXAMPLE_POLICY)
+
+
+@pytest.fixture
+def keyring() -> LocalKeyring:
+    return LocalKeyring.generate()
