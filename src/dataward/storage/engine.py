@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
-__all__ = ["create_database_engine", "normalise_url"]
+__all__ = ["WRITE_LOCK", "create_database_engine", "normalise_url", "take_write_lock"]
+
+# Execution option: on SQLite, begin the transaction with BEGIN IMMEDIATE (take the write lock now).
+WRITE_LOCK = "dataward_write_lock"
 
 
 def normalise_url(url: str) -> str:
@@ -22,11 +25,29 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def take_write_lock(connection: Connection, name: str) -> None:
+    """Serialise writers of one kind across processes, until the transaction ends.
+
+    PostgreSQL takes a transaction-level advisory lock; SQLite already holds its database write
+    lock when the connection was opened with the `WRITE_LOCK` execution option.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("select pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # pysqlite's own transaction handling is off (see _sqlite_pragmas); begin explicitly.
+    immediate = connection.get_execution_options().get(WRITE_LOCK, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")  # a commit is durable when it returns

@@ -24,6 +24,7 @@ from sqlalchemy import (
 __all__ = [
     "audit_checkpoints",
     "audit_entries",
+    "audit_head",
     "blind_indexes",
     "clients",
     "consent_events",
@@ -131,6 +132,18 @@ audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("kid", String(_NAME), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+# The newest entry's hash, signed after every batch: deleting or appending rows after it shows.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("at", String(40), nullable=False),
     Column("kid", String(_NAME), nullable=False),

@@ -19,6 +19,16 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "audit_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.String(length=40), nullable=False),
+        sa.Column("kid", sa.String(length=64), nullable=False),
+        sa.Column("signature", sa.String(length=128), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
+    )
+    op.create_table(
         "audit_checkpoints",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
@@ -149,3 +159,4 @@ def downgrade() -> None:
 
     op.drop_table("audit_entries")
     op.drop_table("audit_checkpoints")
+    op.drop_table("audit_head")
