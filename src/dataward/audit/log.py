@@ -25,7 +25,7 @@ from dataward.audit.events import GENESIS, AuditEntry, AuditEvent
 from dataward.audit.signing import sign_position
 from dataward.clock import Clock, SystemClock
 from dataward.keys import Keyring
-from dataward.storage.engine import WRITE_LOCK, take_write_lock
+from dataward.storage.engine import take_write_lock, write_transaction
 from dataward.storage.tables import audit_checkpoints, audit_entries, audit_head
 
 __all__ = ["AuditLog"]
@@ -119,8 +119,7 @@ class AuditLog:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            locked = self._engine.connect().execution_options(**{WRITE_LOCK: True})
-            with locked as connection, connection.begin():
+            with write_transaction(self._engine) as connection:
                 entries = self._append(connection, batch)
         except Exception as exc:  # noqa: BLE001 - whatever broke, the callers must hear "not recorded"
             log.error("audit.write_failed", error=type(exc).__name__, batch=len(batch))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
-__all__ = ["WRITE_LOCK", "create_database_engine", "normalise_url", "take_write_lock"]
+__all__ = ["WRITE_LOCK", "create_database_engine", "normalise_url", "take_write_lock", "write_transaction"]
 
 # Execution option: on SQLite, begin the transaction with BEGIN IMMEDIATE (take the write lock now).
 WRITE_LOCK = "dataward_write_lock"
@@ -21,13 +23,25 @@ def normalise_url(url: str) -> str:
 
 
 def create_database_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine that never puts statement parameters (which may be personal data) into errors."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write. On SQLite it takes the write lock when it begins, so it never
+    fails half-way because another writer committed after it first read.
+
+    Never wait for the audit log inside one: the audit writer needs the same lock.
+    """
+    with engine.connect().execution_options(**{WRITE_LOCK: True}) as connection, connection.begin():
+        yield connection
 
 
 def take_write_lock(connection: Connection, name: str) -> None:

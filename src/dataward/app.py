@@ -1,0 +1,50 @@
+"""The composition root: build the vault's services from `Settings` and mount every domain's routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dataward import __version__
+from dataward.api.middleware import SecurityMiddleware
+from dataward.api.problems import install_problem_handlers
+from dataward.audit.routes import router as audit_router
+from dataward.consent.routes import router as consent_router
+from dataward.identity.routes import router as identity_router
+from dataward.services import Vault
+from dataward.subjects.routes import router as subjects_router
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """
+An encrypted, purpose-bound personal-data vault. Every read names its purpose and returns only what
+that purpose, the caller's role and the subject's consent allow; every access is recorded in a
+tamper-evident audit log. Errors are RFC 9457 problem+json.
+"""
+
+
+def create_app(vault: Vault, *, access_log: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        vault.close()
+
+    app = FastAPI(
+        title="Dataward",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.vault = vault
+    install_problem_handlers(app)
+    for router in (identity_router, subjects_router, consent_router, audit_router):
+        app.include_router(router)
+    app.add_middleware(
+        SecurityMiddleware, max_body_bytes=vault.settings.max_body_bytes, access_log=access_log
+    )
+    return app

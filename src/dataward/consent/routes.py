@@ -1,0 +1,87 @@
+"""`/v1/subjects/{id}/consents`: give and withdraw consent (a `write` action)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from dataward.access import Forbidden, authorize
+from dataward.api.deps import CurrentPrincipal, RequestId, VaultDep
+from dataward.audit import AuditAction, AuditEvent, Outcome
+from dataward.errors import NotFound
+from dataward.policy import Action
+from dataward.storage import write_transaction
+from dataward.subjects.service import is_subject_id
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/subjects/{subject_id}/consents", tags=["consent"])
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+PurposeName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+
+
+class GiveConsent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: Name
+    notice_version: Label
+    source: Label
+
+
+@router.post("", status_code=201, summary="Record that the subject gave consent to a purpose")
+async def give_consent(
+    subject_id: str, body: GiveConsent, vault: VaultDep, principal: CurrentPrincipal, request_id: RequestId
+) -> dict[str, Any]:
+    sid = await _writable(subject_id, vault, principal, request_id, AuditAction.CONSENT_GIVE, body.purpose)
+    with write_transaction(vault.engine) as connection:
+        event = vault.consent.give(
+            connection,
+            sid,
+            body.purpose,
+            notice_version=body.notice_version,
+            source=body.source,
+            client_id=principal.client_id,
+        )
+    return {"purpose": event.purpose, "status": event.event.value, "at": event.at.isoformat()}
+
+
+@router.delete("/{purpose}", summary="Withdraw consent; effective on the next read")
+async def withdraw_consent(
+    subject_id: str, purpose: PurposeName, vault: VaultDep, principal: CurrentPrincipal, request_id: RequestId
+) -> dict[str, Any]:
+    sid = await _writable(subject_id, vault, principal, request_id, AuditAction.CONSENT_WITHDRAW, purpose)
+    with write_transaction(vault.engine) as connection:
+        event = vault.consent.withdraw(connection, sid, purpose, client_id=principal.client_id)
+    return {"purpose": event.purpose, "status": event.event.value, "at": event.at.isoformat()}
+
+
+async def _writable(
+    subject_id: str,
+    vault: VaultDep,
+    principal: CurrentPrincipal,
+    request_id: str,
+    tag: AuditAction,
+    purpose: str,
+) -> str:
+    """Authorise the write, check the subject exists, and audit before anything changes."""
+    if not is_subject_id(subject_id):
+        raise NotFound("no such subject")
+    try:
+        authorize(principal, Action.WRITE, vault.policy)
+    except Forbidden as exc:
+        event = AuditEvent(
+            tag, principal.client_id, Outcome.DENIED, request_id, subject_id, (), purpose, exc.detail
+        )
+        await vault.audit.record(event)
+        raise
+    with vault.engine.connect() as connection:
+        if not vault.subjects.exists(connection, subject_id):
+            raise NotFound("no such subject")
+    await vault.audit.record(
+        AuditEvent(tag, principal.client_id, Outcome.ALLOWED, request_id, subject_id, (), purpose)
+    )
+    return subject_id

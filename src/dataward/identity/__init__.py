@@ -1,0 +1,19 @@
+"""Identity: registered clients, OAuth 2.0 client-credentials tokens, and the JWKS that verifies them."""
+
+from dataward.identity.clients import ClientRecord, ClientRegistry, NewClient
+from dataward.identity.errors import AuthenticationFailed, InvalidClient, InvalidToken, OAuthError
+from dataward.identity.tokens import IssuedToken, Principal, TokenIssuer, TokenVerifier
+
+__all__ = [
+    "AuthenticationFailed",
+    "ClientRecord",
+    "ClientRegistry",
+    "InvalidClient",
+    "InvalidToken",
+    "IssuedToken",
+    "NewClient",
+    "OAuthError",
+    "Principal",
+    "TokenIssuer",
+    "TokenVerifier",
+]

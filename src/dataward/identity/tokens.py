@@ -1,0 +1,153 @@
+"""Short-lived EdDSA access tokens (RFC 9068 JWT profile) and their verification.
+
+Verification checks the signature against our own keys only, the algorithm (EdDSA, nothing else:
+`none` and HMAC tricks are refused), expiry, not-before, issuer and audience. A verified token is
+cached until it expires, so a busy client pays for signature verification once per token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from dataward.clock import Clock
+from dataward.identity.clients import ClientRecord
+from dataward.identity.errors import InvalidToken
+from dataward.keys import Keyring
+from dataward.settings import Settings
+
+__all__ = ["ALGORITHM", "IssuedToken", "Principal", "TokenIssuer", "TokenVerifier"]
+
+ALGORITHM = "EdDSA"
+_TYP = "at+jwt"
+_MAX_TOKEN_BYTES = 4096
+_REQUIRED = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "role", "purposes")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a client, acting in a role, for some purposes, until `expires_at`."""
+
+    client_id: str
+    role: str
+    purposes: frozenset[str]
+    token_id: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+
+    def as_response(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
+
+
+class TokenIssuer:
+    def __init__(self, keyring: Keyring, settings: Settings, clock: Clock) -> None:
+        self._keyring = keyring
+        self._settings = settings
+        self._clock = clock
+
+    def issue(self, client: ClientRecord, purposes: list[str]) -> IssuedToken:
+        now = int(self._clock.timestamp())
+        ttl = self._settings.token_ttl_seconds
+        claims = {
+            "iss": self._settings.issuer,
+            "aud": self._settings.audience,
+            "sub": client.id,
+            "client_id": client.id,
+            "role": client.role,
+            "purposes": purposes,
+            "scope": " ".join(purposes),
+            "jti": secrets.token_urlsafe(16),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+        }
+        key = self._keyring.token_signing_key()
+        token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": _TYP})
+        return IssuedToken(access_token=token, expires_in=ttl, scope=claims["scope"])  # type: ignore[arg-type]
+
+
+class TokenVerifier:
+    def __init__(self, keyring: Keyring, settings: Settings, clock: Clock) -> None:
+        self._keyring = keyring
+        self._settings = settings
+        self._clock = clock
+        self._cache: dict[str, Principal] = {}
+
+    def verify(self, token: str) -> Principal:
+        now = self._clock.timestamp()
+        cached = self._cache.get(token)
+        if cached is not None:
+            if cached.expires_at > now:
+                return cached
+            del self._cache[token]
+            raise InvalidToken("the access token has expired")
+        principal = self._verify_uncached(token, now)
+        if len(self._cache) >= self._settings.token_cache_size:
+            self._evict(now)
+        self._cache[token] = principal
+        return principal
+
+    def _evict(self, now: float) -> None:
+        expired = [t for t, p in self._cache.items() if p.expires_at <= now]
+        for t in expired or list(self._cache)[: max(1, len(self._cache) // 10)]:
+            self._cache.pop(t, None)
+
+    def _verify_uncached(self, token: str, now: float) -> Principal:
+        if len(token) > _MAX_TOKEN_BYTES:
+            raise InvalidToken("the access token is too long")
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._key(header)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._settings.audience,
+                issuer=self._settings.issuer,
+                options={
+                    "require": list(_REQUIRED),
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError:
+            raise InvalidToken("the access token is not valid") from None
+        # Time is checked here, against our clock, rather than inside PyJWT.
+        if not isinstance(claims["exp"], int) or claims["exp"] <= now:
+            raise InvalidToken("the access token has expired")
+        if not isinstance(claims["nbf"], int) or claims["nbf"] > now + 5:
+            raise InvalidToken("the access token is not valid yet")
+        purposes = claims["purposes"]
+        if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
+            raise InvalidToken("the access token is not valid")
+        return Principal(
+            client_id=str(claims["sub"]),
+            role=str(claims["role"]),
+            purposes=frozenset(purposes),
+            token_id=str(claims["jti"]),
+            expires_at=float(claims["exp"]),
+        )
+
+    def _key(self, header: dict[str, Any]) -> Ed25519PublicKey:
+        if header.get("alg") != ALGORITHM or header.get("typ") != _TYP:
+            raise InvalidToken("the access token uses an algorithm or type we do not accept")
+        key = self._keyring.token_verification_keys().get(str(header.get("kid")))
+        if key is None:
+            raise InvalidToken("the access token was not signed by a key of ours")
+        return key

@@ -1,0 +1,71 @@
+"""The vault's services, built once from `Settings` and shared by the HTTP app and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from dataward.audit import AuditLog
+from dataward.clock import Clock, SystemClock
+from dataward.consent import ConsentLedger
+from dataward.identity import ClientRegistry, TokenIssuer, TokenVerifier
+from dataward.keys import Keyring, LocalKeyring
+from dataward.policy import Policy, load_policy
+from dataward.settings import Settings
+from dataward.storage import create_database_engine
+from dataward.subjects import SubjectService
+
+__all__ = ["Vault"]
+
+
+@dataclass(frozen=True, slots=True)
+class Vault:
+    settings: Settings
+    policy: Policy
+    keyring: Keyring
+    engine: Engine
+    clock: Clock
+    audit: AuditLog
+    subjects: SubjectService
+    consent: ConsentLedger
+    clients: ClientRegistry
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        policy: Policy | None = None,
+        keyring: Keyring | None = None,
+        clock: Clock | None = None,
+    ) -> Vault:
+        policy = policy or load_policy(settings.policy_path)
+        keyring = keyring or LocalKeyring.open(settings.keyring_path)
+        clock = clock or SystemClock()
+        engine = create_database_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            policy=policy,
+            keyring=keyring,
+            engine=engine,
+            clock=clock,
+            audit=AuditLog(
+                engine,
+                keyring,
+                clock=clock,
+                batch_max=settings.audit_batch_max,
+                checkpoint_every=settings.audit_checkpoint_every,
+            ),
+            subjects=SubjectService(engine, keyring, policy, clock),
+            consent=ConsentLedger(policy, clock),
+            clients=ClientRegistry(engine, clock),
+            issuer=TokenIssuer(keyring, settings, clock),
+            verifier=TokenVerifier(keyring, settings, clock),
+        )
+
+    def close(self) -> None:
+        self.audit.close()
+        self.engine.dispose()

@@ -1,0 +1,236 @@
+"""Subjects and their records: create, write, read and look up, with every value sealed under the
+subject's own data key and bound to its place.
+
+The service neither decides access nor audits: callers ask the decision point first and record the
+audit entry (see `dataward.subjects.routes`). It only guarantees that what it stores is ciphertext
+and that what it returns opened with its own associated data.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from dataward.clock import Clock
+from dataward.errors import InvalidRequest, NotFound, Problem
+from dataward.keys import (
+    BlindIndex,
+    IntegrityError,
+    Keyring,
+    WrappedKey,
+    field_aad,
+    generate_data_key,
+    open_,
+    seal,
+)
+from dataward.policy import Policy
+from dataward.storage.tables import blind_indexes, field_values, records, subjects
+from dataward.subjects.values import Value, check_value, normalise_for_index
+
+__all__ = ["ReadResult", "SubjectService", "is_subject_id"]
+
+_READ = select(
+    subjects.c.kek_id,
+    subjects.c.wrapped_key,
+    records.c.id.label("record_id"),
+    records.c.collection,
+    field_values.c.field,
+    field_values.c.ciphertext,
+).select_from(
+    subjects.outerjoin(records, records.c.subject_id == subjects.c.id).outerjoin(
+        field_values, field_values.c.record_id == records.c.id
+    )
+)
+
+
+def is_subject_id(text: str) -> bool:
+    """True for a subject id in canonical form: a random (version 4) UUID."""
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        return False
+    return str(parsed) == text and parsed.version == 4
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    values: dict[str, Value] = field(default_factory=dict)  # `collection.field` -> value
+    integrity_failures: list[str] = field(default_factory=list)
+
+    def nested(self) -> dict[str, dict[str, Value]]:
+        out: dict[str, dict[str, Value]] = {}
+        for path, value in self.values.items():
+            collection, _, name = path.partition(".")
+            out.setdefault(collection, {})[name] = value
+        return out
+
+
+class SubjectService:
+    def __init__(self, engine: Engine, keyring: Keyring, policy: Policy, clock: Clock) -> None:
+        self.engine = engine
+        self._keyring = keyring
+        self._policy = policy
+        self._clock = clock
+        self._index = BlindIndex(keyring.blind_index_key())
+
+    def check_region(self, region: str | None) -> str:
+        region = region or self._policy.default_region
+        if region not in self._policy.regions:
+            raise InvalidRequest("unknown region", [Problem("region", f"unknown region {region}")])
+        return region
+
+    def create(self, connection: Connection, region: str | None = None) -> str:
+        region = self.check_region(region)
+        subject_id = str(uuid.uuid4())
+        wrapped = self._keyring.wrap(generate_data_key(), subject_id.encode())
+        connection.execute(
+            insert(subjects).values(
+                id=subject_id,
+                region=region,
+                kek_id=wrapped.kek_id,
+                wrapped_key=wrapped.blob,
+                created_at=self._clock.now(),
+            )
+        )
+        return subject_id
+
+    def check_collection(self, collection: str, body: Mapping[str, Any]) -> dict[str, Value]:
+        """The body's values in stored form; `InvalidRequest` naming every field that is wrong."""
+        coll = self._policy.collections.get(collection)
+        if coll is None:
+            raise NotFound(f"unknown collection {collection}")
+        problems: list[Problem] = []
+        values: dict[str, Value] = {}
+        for name, raw in body.items():
+            spec = coll.fields.get(name)
+            if spec is None:
+                problems.append(Problem(name, f"unknown field {collection}.{name}"))
+                continue
+            checked = check_value(spec, raw, name)
+            if isinstance(checked, Problem):
+                problems.append(checked)
+            else:
+                values[name] = checked
+        if not body:
+            problems.append(Problem("", "the body names no fields"))
+        if problems:
+            raise InvalidRequest(f"the {collection} record is not valid", problems)
+        return values
+
+    def write(
+        self, connection: Connection, subject_id: str, collection: str, values: Mapping[str, Value]
+    ) -> None:
+        """Replace the subject's `collection` record with `values` (fields not given are removed)."""
+        data_key = self._data_key(connection, subject_id)
+        now = self._clock.now()
+        record_id = connection.execute(
+            select(records.c.id).where(records.c.subject_id == subject_id, records.c.collection == collection)
+        ).scalar()
+        if record_id is None:
+            record_id = str(uuid.uuid4())
+            connection.execute(
+                insert(records).values(
+                    id=record_id, subject_id=subject_id, collection=collection, created_at=now, updated_at=now
+                )
+            )
+        else:
+            connection.execute(update(records).where(records.c.id == record_id).values(updated_at=now))
+            connection.execute(delete(field_values).where(field_values.c.record_id == record_id))
+        connection.execute(
+            insert(field_values),
+            [
+                {
+                    "record_id": record_id,
+                    "field": name,
+                    "ciphertext": seal(
+                        data_key,
+                        json.dumps(value).encode(),
+                        field_aad(subject_id, collection, name, record_id),
+                    ),
+                    "updated_at": now,
+                }
+                for name, value in values.items()
+            ],
+        )
+        self._reindex(connection, subject_id, collection, values)
+
+    def read(self, connection: Connection, subject_id: str, paths: Iterable[str]) -> ReadResult:
+        """Open the subject's values at `paths`; a value that fails to open is reported, never guessed."""
+        rows = connection.execute(_READ.where(subjects.c.id == subject_id)).all()
+        if not rows:
+            raise NotFound("no such subject")
+        wanted = set(paths)
+        result = ReadResult()
+        data_key: bytes | None = None
+        for row in rows:
+            path = f"{row.collection}.{row.field}"
+            if row.field is None or path not in wanted:
+                continue
+            try:
+                if data_key is None:
+                    data_key = self._keyring.unwrap(
+                        WrappedKey(row.kek_id, row.wrapped_key), subject_id.encode()
+                    )
+                plain = open_(
+                    data_key, row.ciphertext, field_aad(subject_id, row.collection, row.field, row.record_id)
+                )
+            except IntegrityError:
+                result.integrity_failures.append(path)
+                continue
+            result.values[path] = json.loads(plain)
+        return result
+
+    def exists(self, connection: Connection, subject_id: str) -> bool:
+        return (
+            connection.execute(select(subjects.c.id).where(subjects.c.id == subject_id)).first() is not None
+        )
+
+    def lookup(self, connection: Connection, path: str, raw: Any) -> list[str]:
+        """Subjects whose searchable field `path` equals `raw` after the field type's normalisation."""
+        spec = self._policy.field(path)
+        if spec is None or not spec.searchable:
+            raise InvalidRequest(
+                "cannot look up by that field", [Problem("field", f"{path} is not a searchable field")]
+            )
+        checked = check_value(spec, raw, "value")
+        if isinstance(checked, Problem):
+            raise InvalidRequest("the lookup value is not valid", [checked])
+        digest = self._index.digest(path, normalise_for_index(spec, checked))
+        rows = connection.execute(
+            select(blind_indexes.c.subject_id).where(
+                blind_indexes.c.field_path == path, blind_indexes.c.digest == digest
+            )
+        )
+        return sorted(r.subject_id for r in rows)
+
+    def _data_key(self, connection: Connection, subject_id: str) -> bytes:
+        row = connection.execute(
+            select(subjects.c.kek_id, subjects.c.wrapped_key).where(subjects.c.id == subject_id)
+        ).first()
+        if row is None:
+            raise NotFound("no such subject")
+        return self._keyring.unwrap(WrappedKey(row.kek_id, row.wrapped_key), subject_id.encode())
+
+    def _reindex(
+        self, connection: Connection, subject_id: str, collection: str, values: Mapping[str, Value]
+    ) -> None:
+        coll = self._policy.collections[collection]
+        for name, spec in coll.fields.items():
+            if not spec.searchable:
+                continue
+            path = f"{collection}.{name}"
+            connection.execute(
+                delete(blind_indexes).where(
+                    blind_indexes.c.subject_id == subject_id, blind_indexes.c.field_path == path
+                )
+            )
+            if name in values:
+                digest = self._index.digest(path, normalise_for_index(spec, values[name]))
+                connection.execute(
+                    insert(blind_indexes).values(field_path=path, digest=digest, subject_id=subject_id)
+                )
