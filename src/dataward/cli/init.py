@@ -1,0 +1,71 @@
+"""`dataward init`: create an installation — policy, key file (0600) and a migrated database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dataward.cli._common import DirOption, JsonOption, emit, settings_for
+from dataward.keys import LocalKeyring
+from dataward.policy import load_policy
+from dataward.storage import create_database_engine, migrate
+
+
+def init(
+    directory: DirOption = None,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Policy to install (default: the example SaaS policy).", exists=True),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an installation: the policy, a new key file (0600) and a migrated database.
+
+    Running it again keeps the existing keys and data (and installs --policy when given).
+
+    Example: dataward init --dir ./vault --policy examples/saas.yaml
+    """
+    settings = settings_for(directory)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.home, 0o700)  # noqa: PTH101 - the folder holds the key file
+    source = policy_file or Path(str(resources.files("dataward.policy") / "examples" / "saas.yaml"))
+    load_policy(source)  # refuse an invalid policy before anything is written
+    if policy_file is not None or not settings.policy_path.exists():
+        shutil.copyfile(source, settings.policy_path)
+    created_keys = not settings.keyring_path.exists()
+    if created_keys:
+        LocalKeyring.generate(settings.keyring_path)
+    _private_sqlite_file(settings.database_url)
+    engine = create_database_engine(settings.database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    emit(
+        as_json,
+        {
+            "home": str(settings.home),
+            "policy": str(settings.policy_path),
+            "keyring": str(settings.keyring_path),
+            "keyring_created": created_keys,
+            "database": engine.url.render_as_string(hide_password=True),
+        },
+        f"[green]ready[/] {settings.home}\n"
+        f"  policy   {settings.policy_path}\n"
+        f"  keys     {settings.keyring_path} ({'new' if created_keys else 'kept'}, mode 0600)\n"
+        f"  database {engine.url.render_as_string(hide_password=True)}\n"
+        "next: dataward serve, then dataward clients add NAME --role ROLE",
+    )
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file owner-only; SQLite gives its -wal and -shm files the same mode."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

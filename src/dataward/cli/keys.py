@@ -1,0 +1,70 @@
+"""`dataward keys`: rotate and retire key-encryption keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from dataward.audit import AuditAction, AuditEvent, Outcome
+from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault
+from dataward.keys.rotation import count_wrapped_under, rewrap_data_keys
+
+app = typer.Typer(help="Rotate and retire key-encryption keys.", no_args_is_help=True)
+
+
+@app.command("rotate")
+def rotate(directory: DirOption = None, as_json: JsonOption = False) -> None:
+    """Add a new key-encryption key and rewrap every subject's data key under it, online and
+    without re-encrypting any data. Older keys keep decrypting until retired.
+
+    Example: dataward keys rotate --dir ./vault
+    """
+    vault = open_vault(directory)
+    try:
+        old = vault.keyring.active_kek_id
+        new = vault.keyring.rotate()
+        vault.audit.record_sync(
+            AuditEvent(AuditAction.KEK_ROTATE, "cli", Outcome.ALLOWED, reason=f"{old} -> {new}")
+        )
+        total = count_wrapped_under(vault.engine, exclude=new)
+        with Progress(
+            TextColumn("rewrapping data keys"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err_console, disable=as_json or total == 0,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("rewrap", total=total)
+            done = rewrap_data_keys(vault.engine, vault.keyring, progress=lambda n: progress.advance(task, n))
+    finally:
+        vault.close()
+    emit(
+        as_json,
+        {"active_kek": new, "previous_kek": old, "rewrapped": done},
+        f"[green]rotated[/] {old} -> {new}; rewrapped {done} data key(s). "
+        f"Retire {old} with `dataward keys retire {old}` when you no longer need it.",
+    )
+
+
+@app.command("retire")
+def retire(
+    kek_id: Annotated[str, typer.Argument(help="The key-encryption key to retire, such as kek-1.")],
+    directory: DirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop an old key-encryption key from unwrapping; refused while any data key still uses it.
+
+    Example: dataward keys retire kek-1
+    """
+    vault = open_vault(directory)
+    try:
+        in_use = count_wrapped_under(vault.engine, [kek_id])
+        if in_use:
+            err_console.print(
+                f"[red]error:[/] {in_use} data key(s) still use {kek_id}; run `dataward keys rotate`"
+            )
+            raise typer.Exit(1)
+        vault.keyring.retire(kek_id)
+        vault.audit.record_sync(AuditEvent(AuditAction.KEK_RETIRE, "cli", Outcome.ALLOWED, reason=kek_id))
+    finally:
+        vault.close()
+    emit(as_json, {"retired": kek_id}, f"[green]retired[/] {kek_id}")

@@ -1,0 +1,53 @@
+"""`dataward`: the vault's command line."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+
+from dataward import __version__
+from dataward.cli import audit, clients, init, keys, policy, serve
+from dataward.cli._common import err_console
+from dataward.errors import DatawardError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="dataward",
+    help="Dataward: an encrypted, purpose-bound personal-data vault.\n\n"
+    "Example: dataward init && dataward serve",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command("init")(init.init)
+app.command("serve")(serve.serve)
+app.add_typer(policy.app, name="policy")
+app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dataward {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Dataward: an encrypted, purpose-bound personal-data vault."""
+
+
+def main() -> None:
+    try:
+        app()
+    except DatawardError as exc:
+        err_console.print(f"[red]error:[/] {escape(exc.detail)}", highlight=False)
+        for problem in exc.extensions.get("errors", []):
+            err_console.print(f"  {escape(problem['path'])}: {escape(problem['message'])}", highlight=False)
+        raise SystemExit(2) from None

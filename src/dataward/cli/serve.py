@@ -1,0 +1,78 @@
+"""`dataward serve`: run the vault's HTTP API."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+import uvicorn
+
+from dataward.app import create_app
+from dataward.cli._common import DirOption, err_console, open_vault
+from dataward.storage import migrate
+
+
+def serve(
+    directory: DirOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).", exists=True)] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).", exists=True)] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow plain HTTP on a non-loopback address.")
+    ] = False,
+    access_log: Annotated[bool, typer.Option(help="Log one JSON line per request.")] = True,
+) -> None:
+    """Serve the vault's API (OpenAPI at /openapi.json, docs at /docs).
+
+    Example: dataward serve --dir ./vault --port 8000
+    """
+    if (tls_cert is None) != (tls_key is None):
+        err_console.print("[red]error:[/] give both --tls-cert and --tls-key, or neither")
+        raise typer.Exit(2)
+    if tls_cert is None and not insecure and not _is_loopback(host):
+        err_console.print(
+            f"[red]error:[/] refusing to serve personal data over plain HTTP on {host}; "
+            "give --tls-cert/--tls-key, or --insecure behind a TLS-terminating proxy"
+        )
+        raise typer.Exit(2)
+    _configure_logging()
+    vault = open_vault(directory)
+    migrate(vault.engine)
+    app = create_app(vault, access_log=access_log)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        access_log=False,  # ours names the route template, never a path with ids in it
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _configure_logging() -> None:
+    level = getattr(logging, os.environ.get("DATAWARD_LOG_LEVEL", "INFO").upper(), logging.INFO)
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+    )
