@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from dataward.app import create_app
+from dataward.clock import FrozenClock
 from dataward.keys import LocalKeyring
 from dataward.policy import Policy, load_policy
+from dataward.services import Vault
+from dataward.settings import Settings
 from dataward.storage import create_database_engine, migrate
+from support import FAST_HASHER, ApiClient
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_POLICY = ROOT / "examples" / "saas.yaml"
@@ -93,3 +100,30 @@ def policy() -> Policy:
 @pytest.fixture
 def keyring() -> LocalKeyring:
     return LocalKeyring.generate()
+
+
+# -- the vault and its HTTP API ----------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(at=time.time())
+
+
+@pytest.fixture
+def vault(database_url: str, tmp_path: Path, policy: Policy, clock: FrozenClock) -> Iterator[Vault]:
+    """A vault on each backend, with a key file in `tmp_path` and the example policy."""
+    settings = Settings(home=tmp_path, database_url=database_url)
+    keyring = LocalKeyring.generate(settings.keyring_path)
+    engine = create_database_engine(database_url)
+    migrate(engine)
+    engine.dispose()
+    built = Vault.build(settings, policy=policy, keyring=keyring, clock=clock, password_hasher=FAST_HASHER)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def api(vault: Vault) -> Iterator[ApiClient]:
+    with TestClient(create_app(vault, access_log=False)) as http:
+        yield ApiClient(http=http, vault=vault)

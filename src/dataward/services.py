@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from dataward.audit import AuditLog
@@ -41,6 +42,7 @@ class Vault:
         policy: Policy | None = None,
         keyring: Keyring | None = None,
         clock: Clock | None = None,
+        password_hasher: PasswordHasher | None = None,
     ) -> Vault:
         policy = policy or load_policy(settings.policy_path)
         keyring = keyring or LocalKeyring.open(settings.keyring_path)
@@ -61,7 +63,7 @@ class Vault:
             ),
             subjects=SubjectService(engine, keyring, policy, clock),
             consent=ConsentLedger(policy, clock),
-            clients=ClientRegistry(engine, clock),
+            clients=ClientRegistry(engine, clock, password_hasher),
             issuer=TokenIssuer(keyring, settings, clock),
             verifier=TokenVerifier(keyring, settings, clock),
         )

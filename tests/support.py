@@ -1,0 +1,55 @@
+"""Helpers for tests: an HTTP client with registered clients per role, and a fast password hasher."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from dataward.identity import NewClient
+from dataward.services import Vault
+
+__all__ = ["FAST_HASHER", "ApiClient"]
+
+# Argon2 with the smallest cost: tests register many clients; production keeps the library default.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@dataclass
+class ApiClient:
+    """A TestClient with registered clients, one per role, and tokens for them."""
+
+    http: TestClient
+    vault: Vault
+    credentials: dict[str, NewClient] = field(default_factory=dict)
+
+    def register(self, role: str, name: str | None = None) -> NewClient:
+        client = self.vault.clients.add(name or f"{role}-{secrets.token_hex(3)}", role, self.vault.policy)
+        self.credentials[role] = client
+        return client
+
+    def token(self, role: str, scope: str | None = None) -> str:
+        client = self.credentials.get(role) or self.register(role)
+        form = {"grant_type": "client_credentials", "client_id": client.id, "client_secret": client.secret}
+        if scope is not None:
+            form["scope"] = scope
+        response = self.http.post("/oauth/token", data=form)
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+    def auth(self, role: str, scope: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, scope)}"}
+
+    def new_subject(self, profile: Mapping[str, object] | None = None) -> str:
+        headers = self.auth("signup")
+        response = self.http.post("/v1/subjects", headers=headers)
+        assert response.status_code == 201, response.text
+        subject_id: str = response.json()["id"]
+        if profile is not None:
+            written = self.http.put(f"/v1/subjects/{subject_id}/profile", headers=headers, json=profile)
+            assert written.status_code == 200, written.text
+        return subject_id
