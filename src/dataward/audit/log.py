@@ -1,24 +1,26 @@
-"""The audit log writer: entries are chained in one background thread and made durable in batches.
+"""The audit log writer: entries are chained and made durable in batches, before anyone hears back.
 
-A caller submits an event and waits for its entry; the writer takes every event waiting at that
-moment, chains them, inserts them and signs the new head in one transaction, and only then answers
-each caller. Commits are batched, durability is not traded away: no caller hears "recorded" before
-its entry is on disk, and a caller whose entry could not be written gets `AuditUnavailable`.
-The writer takes a cross-process lock per batch and reads the head from the database, so several
-processes (replicas, the CLI) can append to one chain.
+`record` (async) parks the caller on the event loop; every entry parked during one turn of the loop
+is chained, inserted and covered by a new signed head in one transaction, and only then is each
+caller answered. Commits are batched; durability is not traded away: no caller hears "recorded"
+before its entry is on disk, and a caller whose entry could not be written gets `AuditUnavailable`.
+The batch is written on the loop's own thread: a writer thread would spend its time waiting for
+the GIL. `record_sync` writes at once, for the CLI and other threads.
+
+Each batch takes a cross-process lock and reads the head from the database, so several processes
+(replicas, the CLI) append to one chain.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from dataward.audit.errors import AuditUnavailable
 from dataward.audit.events import GENESIS, AuditEntry, AuditEvent
@@ -33,7 +35,7 @@ __all__ = ["AuditLog"]
 log = structlog.get_logger(__name__)
 
 _LOCK_NAME = "dataward.audit"
-_Pending = tuple[AuditEvent, str, "Future[AuditEntry]"]
+_Stamped = tuple[AuditEvent, str]
 
 
 class AuditLog:
@@ -51,35 +53,56 @@ class AuditLog:
         self._clock = clock or SystemClock()
         self._batch_max = batch_max
         self._checkpoint_every = checkpoint_every
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # one batch at a time from this process
+        self._pending: list[tuple[AuditEvent, str, asyncio.Future[AuditEntry]]] = []
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="dataward-audit", daemon=True)
-        self._thread.start()
 
     # -- appending -----------------------------------------------------------------------------
 
-    def submit(self, event: AuditEvent) -> Future[AuditEntry]:
-        """Queue an event; the future holds its entry once the entry is durable."""
-        future: Future[AuditEntry] = Future()
-        if self._closed:
-            future.set_exception(AuditUnavailable("the audit log is closed"))
-            return future
-        at = self._clock.now().isoformat(timespec="microseconds")
-        self._queue.put((event, at, future))
-        return future
-
     async def record(self, event: AuditEvent) -> AuditEntry:
-        """Append an event and wait, without blocking the event loop, until it is durable."""
-        return await asyncio.wrap_future(self.submit(event))
+        """Append an event; return its entry once it is durable. Batched with every other entry
+        recorded during the same turn of the event loop."""
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AuditEntry] = loop.create_future()
+        self._pending.append((event, self._stamp(), future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)
+        elif len(self._pending) >= self._batch_max:
+            self._flush()
+        return await future
 
-    def record_sync(self, event: AuditEvent, timeout: float = 30.0) -> AuditEntry:
-        return self.submit(event).result(timeout=timeout)
+    def record_sync(self, event: AuditEvent) -> AuditEntry:
+        """Append one event now and return its durable entry (thread-safe)."""
+        self._check_open()
+        return self._commit([(event, self._stamp())])[0]
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._queue.put(None)
-            self._thread.join(timeout=30)
+        self._closed = True
+        if self._pending:
+            self._flush()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise AuditUnavailable("the audit log is closed")
+
+    def _stamp(self) -> str:
+        return self._clock.now().isoformat(timespec="microseconds")
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            entries = self._commit([(event, at) for event, at, _ in batch])
+        except AuditUnavailable as exc:
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, _, future), entry in zip(batch, entries, strict=True):
+            if not future.done():  # the caller may have gone away; its entry stands
+                future.set_result(entry)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -97,68 +120,52 @@ class AuditLog:
             yield from batch
             after = batch[-1].seq
 
-    # -- the writer thread ---------------------------------------------------------------------
+    # -- writing -------------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            first = self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < self._batch_max:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._write(batch)
-
-    def _write(self, batch: list[_Pending]) -> None:
+    def _commit(self, items: Sequence[_Stamped]) -> list[AuditEntry]:
         try:
-            with write_transaction(self._engine) as connection:
-                entries = self._append(connection, batch)
+            with self._lock, write_transaction(self._engine) as connection:
+                return self._append(connection, items)
         except Exception as exc:  # noqa: BLE001 - whatever broke, the callers must hear "not recorded"
-            log.error("audit.write_failed", error=type(exc).__name__, batch=len(batch))
-            for _, _, future in batch:
-                future.set_exception(AuditUnavailable("the audit entry could not be written"))
-            return
-        for (_, _, future), entry in zip(batch, entries, strict=True):
-            future.set_result(entry)
+            log.error("audit.write_failed", error=type(exc).__name__, batch=len(items))
+            raise AuditUnavailable("the audit entry could not be written") from None
 
-    def _append(self, connection: Connection, batch: list[_Pending]) -> list[AuditEntry]:
+    def _append(self, connection: Connection, batch: Sequence[_Stamped]) -> list[AuditEntry]:
         take_write_lock(connection, _LOCK_NAME)
-        head = connection.execute(
-            select(audit_entries.c.seq, audit_entries.c.hash).order_by(audit_entries.c.seq.desc()).limit(1)
-        ).first()
+        head = connection.execute(_HEAD).first()
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
         first_seq = seq + 1
         entries = []
-        for event, at, _ in batch:
+        for event, at in batch:
             seq += 1
             entry = AuditEntry.chain(event, seq, at, prev)
             entries.append(entry)
             prev = entry.hash
-        connection.execute(insert(audit_entries), [e.row() for e in entries])
-        self._sign_head(connection, entries[-1])
+        connection.execute(_INSERT_ENTRIES, [e.row() for e in entries])
+        signed = self._signed(entries[-1])
+        if connection.execute(_UPDATE_HEAD, signed).rowcount == 0:
+            connection.execute(_INSERT_HEAD, signed)
         if (first_seq - 1) // self._checkpoint_every != seq // self._checkpoint_every:
-            self._checkpoint(connection, entries[-1])
+            connection.execute(_INSERT_CHECKPOINT, signed)
         return entries
 
     def _signed(self, entry: AuditEntry) -> dict[str, object]:
         key = self._keyring.audit_signing_key()
         at = datetime.now(UTC).isoformat(timespec="seconds")
         signature = sign_position(key, entry.seq, entry.hash, at)
-        return {"seq": entry.seq, "hash": entry.hash, "at": at, "kid": key.kid, "signature": signature}
+        return {"p_seq": entry.seq, "p_hash": entry.hash, "p_at": at, "p_kid": key.kid, "p_sig": signature}
 
-    def _sign_head(self, connection: Connection, entry: AuditEntry) -> None:
-        values = self._signed(entry)
-        updated = connection.execute(update(audit_head).where(audit_head.c.id == 1).values(**values))
-        if updated.rowcount == 0:
-            connection.execute(insert(audit_head).values(id=1, **values))
 
-    def _checkpoint(self, connection: Connection, entry: AuditEntry) -> None:
-        connection.execute(insert(audit_checkpoints).values(**self._signed(entry)))
+# Statements built once: a batch only binds values.
+_HEAD = select(audit_entries.c.seq, audit_entries.c.hash).order_by(audit_entries.c.seq.desc()).limit(1)
+_INSERT_ENTRIES = insert(audit_entries)
+_POSITION: dict[str, Any] = {
+    "seq": bindparam("p_seq"),
+    "hash": bindparam("p_hash"),
+    "at": bindparam("p_at"),
+    "kid": bindparam("p_kid"),
+    "signature": bindparam("p_sig"),
+}
+_UPDATE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(_POSITION)
+_INSERT_HEAD = insert(audit_head).values(id=1, **_POSITION)
+_INSERT_CHECKPOINT = insert(audit_checkpoints).values(_POSITION)

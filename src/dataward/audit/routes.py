@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from dataward.access import Forbidden, authorize
-from dataward.api.deps import CurrentPrincipal, RequestId, VaultDep
+from dataward.api.deps import CallerDep
 from dataward.audit.events import AuditEvent, Outcome
 from dataward.audit.tags import AuditAction
 from dataward.errors import NotFound
@@ -21,13 +21,12 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/v1/audit", summary="List audit entries (field names and outcomes, never values)")
 async def list_entries(
-    vault: VaultDep,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
+    caller: CallerDep,
     after: Annotated[int, Query(ge=0, description="Return entries after this sequence number.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     subject_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> dict[str, Any]:
+    vault, principal, request_id = caller.vault, caller.principal, caller.request_id
     tag = AuditAction.AUDIT_READ
     try:
         authorize(principal, Action.AUDIT_READ, vault.policy)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from dataward.access import ConsentStatus
 from dataward.clock import Clock
@@ -15,6 +15,16 @@ from dataward.policy import Policy
 from dataward.storage.tables import consent_events
 
 __all__ = ["ConsentEvent", "ConsentLedger"]
+
+_STATUS = (
+    select(consent_events.c.event)
+    .where(
+        consent_events.c.subject_id == bindparam("subject_id"),
+        consent_events.c.purpose == bindparam("purpose"),
+    )
+    .order_by(consent_events.c.id.desc())
+    .limit(1)
+)  # built once: every read under a consent purpose runs it
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +72,7 @@ class ConsentLedger:
         return self._append(connection, subject_id, event)
 
     def status(self, connection: Connection, subject_id: str, purpose: str) -> ConsentStatus:
-        row = connection.execute(
-            select(consent_events.c.event)
-            .where(consent_events.c.subject_id == subject_id, consent_events.c.purpose == purpose)
-            .order_by(consent_events.c.id.desc())
-            .limit(1)
-        ).first()
+        row = connection.execute(_STATUS, {"subject_id": subject_id, "purpose": purpose}).first()
         return ConsentStatus(row.event) if row else ConsentStatus.NEVER_GIVEN
 
     def history(self, connection: Connection, subject_id: str) -> list[ConsentEvent]:

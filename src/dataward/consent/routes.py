@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from dataward.access import Forbidden, authorize
-from dataward.api.deps import CurrentPrincipal, RequestId, VaultDep
+from dataward.api.deps import Caller, CallerDep
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.errors import NotFound
 from dataward.policy import Action
@@ -33,55 +33,45 @@ class GiveConsent(BaseModel):
 
 
 @router.post("", status_code=201, summary="Record that the subject gave consent to a purpose")
-async def give_consent(
-    subject_id: str, body: GiveConsent, vault: VaultDep, principal: CurrentPrincipal, request_id: RequestId
-) -> dict[str, Any]:
-    sid = await _writable(subject_id, vault, principal, request_id, AuditAction.CONSENT_GIVE, body.purpose)
-    with write_transaction(vault.engine) as connection:
-        event = vault.consent.give(
+async def give_consent(subject_id: str, body: GiveConsent, caller: CallerDep) -> dict[str, Any]:
+    sid = await _writable(subject_id, caller, AuditAction.CONSENT_GIVE, body.purpose)
+    with write_transaction(caller.vault.engine) as connection:
+        event = caller.vault.consent.give(
             connection,
             sid,
             body.purpose,
             notice_version=body.notice_version,
             source=body.source,
-            client_id=principal.client_id,
+            client_id=caller.principal.client_id,
         )
     return {"purpose": event.purpose, "status": event.event.value, "at": event.at.isoformat()}
 
 
 @router.delete("/{purpose}", summary="Withdraw consent; effective on the next read")
-async def withdraw_consent(
-    subject_id: str, purpose: PurposeName, vault: VaultDep, principal: CurrentPrincipal, request_id: RequestId
-) -> dict[str, Any]:
-    sid = await _writable(subject_id, vault, principal, request_id, AuditAction.CONSENT_WITHDRAW, purpose)
-    with write_transaction(vault.engine) as connection:
-        event = vault.consent.withdraw(connection, sid, purpose, client_id=principal.client_id)
+async def withdraw_consent(subject_id: str, purpose: PurposeName, caller: CallerDep) -> dict[str, Any]:
+    sid = await _writable(subject_id, caller, AuditAction.CONSENT_WITHDRAW, purpose)
+    with write_transaction(caller.vault.engine) as connection:
+        event = caller.vault.consent.withdraw(connection, sid, purpose, client_id=caller.principal.client_id)
     return {"purpose": event.purpose, "status": event.event.value, "at": event.at.isoformat()}
 
 
-async def _writable(
-    subject_id: str,
-    vault: VaultDep,
-    principal: CurrentPrincipal,
-    request_id: str,
-    tag: AuditAction,
-    purpose: str,
-) -> str:
+async def _writable(subject_id: str, caller: Caller, tag: AuditAction, purpose: str) -> str:
     """Authorise the write, check the subject exists, and audit before anything changes."""
+    vault, client_id = caller.vault, caller.principal.client_id
     if not is_subject_id(subject_id):
         raise NotFound("no such subject")
     try:
-        authorize(principal, Action.WRITE, vault.policy)
+        authorize(caller.principal, Action.WRITE, vault.policy)
     except Forbidden as exc:
-        event = AuditEvent(
-            tag, principal.client_id, Outcome.DENIED, request_id, subject_id, (), purpose, exc.detail
+        denied = AuditEvent(
+            tag, client_id, Outcome.DENIED, caller.request_id, subject_id, (), purpose, exc.detail
         )
-        await vault.audit.record(event)
+        await vault.audit.record(denied)
         raise
     with vault.engine.connect() as connection:
         if not vault.subjects.exists(connection, subject_id):
             raise NotFound("no such subject")
     await vault.audit.record(
-        AuditEvent(tag, principal.client_id, Outcome.ALLOWED, request_id, subject_id, (), purpose)
+        AuditEvent(tag, client_id, Outcome.ALLOWED, caller.request_id, subject_id, (), purpose)
     )
     return subject_id

@@ -52,6 +52,13 @@ class KeyEncryptionKey:
     key: bytes
     created: str
     retired: str | None = None
+    _aead: AESGCM | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def aead(self) -> AESGCM:
+        if self._aead is None:
+            self._aead = AESGCM(self.key)
+        return self._aead
 
 
 class Keyring(Protocol):
@@ -136,7 +143,7 @@ class LocalKeyring:
     def wrap(self, data_key: bytes, context: bytes) -> WrappedKey:
         kek = self._kek(self._m.active_kek)
         nonce = os.urandom(12)
-        blob = nonce + AESGCM(kek.key).encrypt(nonce, data_key, _wrap_aad(kek.kid, context))
+        blob = nonce + kek.aead.encrypt(nonce, data_key, _wrap_aad(kek.kid, context))
         return WrappedKey(kek.kid, blob)
 
     def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes:

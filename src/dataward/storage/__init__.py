@@ -1,6 +1,11 @@
 """Storage: the database engine, the tables, and the Alembic migrations that create them."""
 
-from dataward.storage.engine import create_database_engine, normalise_url, write_transaction
+from dataward.storage.engine import (
+    create_database_engine,
+    normalise_url,
+    read_connection,
+    write_transaction,
+)
 from dataward.storage.migrate import current_revision, migrate
 from dataward.storage.tables import metadata
 
@@ -10,5 +15,6 @@ __all__ = [
     "metadata",
     "migrate",
     "normalise_url",
+    "read_connection",
     "write_transaction",
 ]

@@ -1,7 +1,8 @@
 """`/v1/subjects`: create a subject, write a collection, read under a purpose, look up by a field.
 
-Each handler authenticates, asks the decision point, does the work, and records the audit entry
-before it answers: a read whose audit entry cannot be made durable returns no data.
+Each handler authenticates, asks the decision point, does the work, and records the audit entry:
+before any write happens, and before any read answers — a read whose audit entry cannot be made
+durable returns no data.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
 
 from dataward.access import ConsentStatus, Forbidden, Withheld, authorize, decide_access, permitted_purpose
-from dataward.api.deps import CurrentPrincipal, RequestId, VaultDep
+from dataward.api.deps import Caller, CallerDep
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.errors import NotFound
-from dataward.identity import Principal
 from dataward.policy import Action
-from dataward.services import Vault
-from dataward.storage import write_transaction
+from dataward.storage import read_connection, write_transaction
 from dataward.subjects.schemas import Created, CreateSubject, LookupRequest, LookupResult, SubjectView
 from dataward.subjects.service import is_subject_id
 
@@ -35,17 +34,11 @@ Purpose = Annotated[
 
 
 @router.post("", status_code=201, summary="Create a subject")
-async def create_subject(
-    vault: VaultDep,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
-    body: Annotated[CreateSubject | None, Body()] = None,
-) -> Created:
-    await _authorize(vault, principal, Action.CREATE, AuditAction.SUBJECT_CREATE, request_id, None)
+async def create_subject(caller: CallerDep, body: Annotated[CreateSubject | None, Body()] = None) -> Created:
+    vault = caller.vault
+    await _authorize(caller, Action.CREATE, AuditAction.SUBJECT_CREATE, None)
     region = vault.subjects.check_region(body.region if body else None)
-    await vault.audit.record(
-        AuditEvent(AuditAction.SUBJECT_CREATE, principal.client_id, Outcome.ALLOWED, request_id)
-    )
+    await vault.audit.record(_event(caller, AuditAction.SUBJECT_CREATE, Outcome.ALLOWED))
     with write_transaction(vault.engine) as connection:
         subject_id = vault.subjects.create(connection, region)
     return Created(id=subject_id)
@@ -56,21 +49,18 @@ async def write_collection(
     subject_id: SubjectId,
     collection: Collection,
     values: Annotated[dict[str, Any], Body(description="Field name -> value; fields left out are removed.")],
-    vault: VaultDep,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
+    caller: CallerDep,
 ) -> dict[str, Any]:
+    vault = caller.vault
     sid = _known_id(subject_id)
-    await _authorize(vault, principal, Action.WRITE, AuditAction.RECORD_WRITE, request_id, sid)
+    await _authorize(caller, Action.WRITE, AuditAction.RECORD_WRITE, sid)
     checked = vault.subjects.check_collection(collection, values)
-    fields = tuple(f"{collection}.{name}" for name in checked)
     with vault.engine.connect() as connection:
         if not vault.subjects.exists(connection, sid):
             raise NotFound("no such subject")
     # Audit first: nothing is written that the log does not already hold.
-    event = AuditEvent(
-        AuditAction.RECORD_WRITE, principal.client_id, Outcome.ALLOWED, request_id, sid, fields
-    )
+    fields = tuple(f"{collection}.{name}" for name in checked)
+    event = _event(caller, AuditAction.RECORD_WRITE, Outcome.ALLOWED, sid, fields)
     await vault.audit.record(event)
     try:
         with write_transaction(vault.engine) as connection:
@@ -82,40 +72,30 @@ async def write_collection(
 
 
 @router.get("/{subject_id}", response_model=SubjectView, summary="Read a subject under a purpose")
-async def read_subject(
-    subject_id: SubjectId,
-    purpose: Purpose,
-    vault: VaultDep,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
-) -> JSONResponse:
+async def read_subject(subject_id: SubjectId, purpose: Purpose, caller: CallerDep) -> JSONResponse:
+    vault, policy = caller.vault, caller.vault.policy
     sid = _known_id(subject_id)
-    policy = vault.policy
-    with vault.engine.connect() as connection:
-        try:
-            permitted_purpose(principal, purpose, policy)
-        except Forbidden as exc:
-            await _denied(vault, principal, AuditAction.RECORD_READ, request_id, sid, exc.detail, purpose)
-            raise
-        consent = (
-            vault.consent.status(connection, sid, purpose) if policy.purposes[purpose].needs_consent else None
+    try:
+        permitted_purpose(caller.principal, purpose, policy)
+    except Forbidden as exc:
+        await vault.audit.record(
+            _event(caller, AuditAction.RECORD_READ, Outcome.DENIED, sid, (), purpose, exc.detail)
         )
-        decision = decide_access(principal, purpose, policy, consent)
+        raise
+    with read_connection(vault.engine) as connection:
+        needs_consent = policy.purposes[purpose].needs_consent
+        consent = vault.consent.status(connection, sid, purpose) if needs_consent else None
+        decision = decide_access(caller.principal, purpose, policy, consent)
         result = vault.subjects.read(connection, sid, decision.allowed)
     withheld = dict(decision.withheld)
     withheld.update(dict.fromkeys(result.integrity_failures, Withheld.INTEGRITY_ERROR))
+    failed = bool(result.integrity_failures)
     await vault.audit.record(
-        AuditEvent(
-            AuditAction.RECORD_READ,
-            principal.client_id,
-            Outcome.FAILED if result.integrity_failures else Outcome.ALLOWED,
-            request_id,
-            sid,
-            tuple(result.values),
-            purpose,
-            "integrity check failed" if result.integrity_failures else None,
+        _event(
+            caller, AuditAction.RECORD_READ, Outcome.FAILED if failed else Outcome.ALLOWED, sid,
+            tuple(result.values), purpose, "integrity check failed" if failed else None,
         )
-    )
+    )  # fmt: skip
     return JSONResponse(
         {
             "id": sid,
@@ -127,28 +107,25 @@ async def read_subject(
 
 
 @router.post("/lookup", summary="Find subjects by a searchable field (the value stays out of the URL)")
-async def lookup(
-    body: LookupRequest, vault: VaultDep, principal: CurrentPrincipal, request_id: RequestId
-) -> LookupResult:
-    action = AuditAction.SUBJECT_LOOKUP
+async def lookup(body: LookupRequest, caller: CallerDep) -> LookupResult:
+    vault, policy = caller.vault, caller.vault.policy
+    action, fields = AuditAction.SUBJECT_LOOKUP, (body.field,)
     try:
-        permitted_purpose(principal, body.purpose, vault.policy)
-        if body.field not in vault.policy.purpose_fields(body.purpose):
+        permitted_purpose(caller.principal, body.purpose, policy)
+        if body.field not in policy.purpose_fields(body.purpose):
             raise Forbidden(f"purpose {body.purpose} does not cover {body.field}")
     except Forbidden as exc:
-        await _denied(vault, principal, action, request_id, None, exc.detail, body.purpose, (body.field,))
-        raise
-    needs_consent = vault.policy.purposes[body.purpose].needs_consent
-    with vault.engine.connect() as connection:
-        ids = vault.subjects.lookup(connection, body.field, body.value)
-        if needs_consent:  # a subject who has not consented to this purpose is not found for it
-            ids = [i for i in ids if vault.consent.status(connection, i, body.purpose) is ConsentStatus.GIVEN]
-    await vault.audit.record(
-        AuditEvent(
-            action, principal.client_id, Outcome.ALLOWED, request_id, None, (body.field,), body.purpose,
-            f"{len(ids)} match(es)",
+        await vault.audit.record(
+            _event(caller, action, Outcome.DENIED, None, fields, body.purpose, exc.detail)
         )
-    )  # fmt: skip
+        raise
+    with read_connection(vault.engine) as connection:
+        ids = vault.subjects.lookup(connection, body.field, body.value)
+        if policy.purposes[body.purpose].needs_consent:
+            # A subject who has not consented to this purpose is not found for it.
+            ids = [i for i in ids if vault.consent.status(connection, i, body.purpose) is ConsentStatus.GIVEN]
+    reason = f"{len(ids)} match(es)"
+    await vault.audit.record(_event(caller, action, Outcome.ALLOWED, None, fields, body.purpose, reason))
     return LookupResult(ids=ids)
 
 
@@ -159,26 +136,24 @@ def _known_id(subject_id: str) -> str:
     return subject_id
 
 
-async def _authorize(
-    vault: Vault, principal: Principal, action: Action, tag: AuditAction, request_id: str, sid: str | None
-) -> None:
-    try:
-        authorize(principal, action, vault.policy)
-    except Forbidden as exc:
-        await _denied(vault, principal, tag, request_id, sid, exc.detail)
-        raise
-
-
-async def _denied(
-    vault: Vault,
-    principal: Principal,
-    tag: AuditAction,
-    request_id: str,
-    sid: str | None,
-    reason: str,
-    purpose: str | None = None,
+def _event(
+    caller: Caller,
+    action: AuditAction,
+    outcome: Outcome,
+    subject_id: str | None = None,
     fields: tuple[str, ...] = (),
-) -> None:
-    await vault.audit.record(
-        AuditEvent(tag, principal.client_id, Outcome.DENIED, request_id, sid, fields, purpose, reason)
+    purpose: str | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        action, caller.principal.client_id, outcome, caller.request_id, subject_id, fields, purpose, reason
     )
+
+
+async def _authorize(caller: Caller, action: Action, tag: AuditAction, sid: str | None) -> None:
+    """Refuse (and audit the refusal) unless the caller's role may perform `action`."""
+    try:
+        authorize(caller.principal, action, caller.vault.policy)
+    except Forbidden as exc:
+        await caller.vault.audit.record(_event(caller, tag, Outcome.DENIED, sid, reason=exc.detail))
+        raise

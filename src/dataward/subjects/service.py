@@ -14,19 +14,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from dataward.clock import Clock
 from dataward.errors import InvalidRequest, NotFound, Problem
 from dataward.keys import (
     BlindIndex,
+    DataKey,
     IntegrityError,
     Keyring,
     WrappedKey,
     field_aad,
     generate_data_key,
-    open_,
-    seal,
 )
 from dataward.policy import Policy
 from dataward.storage.tables import blind_indexes, field_values, records, subjects
@@ -34,17 +33,22 @@ from dataward.subjects.values import Value, check_value, normalise_for_index
 
 __all__ = ["ReadResult", "SubjectService", "is_subject_id"]
 
-_READ = select(
-    subjects.c.kek_id,
-    subjects.c.wrapped_key,
-    records.c.id.label("record_id"),
-    records.c.collection,
-    field_values.c.field,
-    field_values.c.ciphertext,
-).select_from(
-    subjects.outerjoin(records, records.c.subject_id == subjects.c.id).outerjoin(
-        field_values, field_values.c.record_id == records.c.id
+# Built once: the hot read path only binds the subject's id.
+_READ = (
+    select(
+        subjects.c.kek_id,
+        subjects.c.wrapped_key,
+        records.c.id.label("record_id"),
+        records.c.collection,
+        field_values.c.field,
+        field_values.c.ciphertext,
     )
+    .select_from(
+        subjects.outerjoin(records, records.c.subject_id == subjects.c.id).outerjoin(
+            field_values, field_values.c.record_id == records.c.id
+        )
+    )
+    .where(subjects.c.id == bindparam("subject_id"))
 )
 
 
@@ -126,7 +130,7 @@ class SubjectService:
         self, connection: Connection, subject_id: str, collection: str, values: Mapping[str, Value]
     ) -> None:
         """Replace the subject's `collection` record with `values` (fields not given are removed)."""
-        data_key = self._data_key(connection, subject_id)
+        data_key = DataKey(self._data_key(connection, subject_id))
         now = self._clock.now()
         record_id = connection.execute(
             select(records.c.id).where(records.c.subject_id == subject_id, records.c.collection == collection)
@@ -147,8 +151,7 @@ class SubjectService:
                 {
                     "record_id": record_id,
                     "field": name,
-                    "ciphertext": seal(
-                        data_key,
+                    "ciphertext": data_key.seal(
                         json.dumps(value).encode(),
                         field_aad(subject_id, collection, name, record_id),
                     ),
@@ -161,24 +164,22 @@ class SubjectService:
 
     def read(self, connection: Connection, subject_id: str, paths: Iterable[str]) -> ReadResult:
         """Open the subject's values at `paths`; a value that fails to open is reported, never guessed."""
-        rows = connection.execute(_READ.where(subjects.c.id == subject_id)).all()
+        rows = connection.execute(_READ, {"subject_id": subject_id}).all()
         if not rows:
             raise NotFound("no such subject")
         wanted = set(paths)
         result = ReadResult()
-        data_key: bytes | None = None
+        data_key: DataKey | None = None
         for row in rows:
             path = f"{row.collection}.{row.field}"
             if row.field is None or path not in wanted:
                 continue
             try:
                 if data_key is None:
-                    data_key = self._keyring.unwrap(
-                        WrappedKey(row.kek_id, row.wrapped_key), subject_id.encode()
-                    )
-                plain = open_(
-                    data_key, row.ciphertext, field_aad(subject_id, row.collection, row.field, row.record_id)
-                )
+                    wrapped = WrappedKey(row.kek_id, row.wrapped_key)
+                    data_key = DataKey(self._keyring.unwrap(wrapped, subject_id.encode()))
+                aad = field_aad(subject_id, row.collection, row.field, row.record_id)
+                plain = data_key.open_(row.ciphertext, aad)
             except IntegrityError:
                 result.integrity_failures.append(path)
                 continue
