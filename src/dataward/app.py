@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from dataward import __version__
 from dataward.api.middleware import SecurityMiddleware
@@ -44,7 +46,27 @@ def create_app(vault: Vault, *, access_log: bool = True) -> FastAPI:
     install_problem_handlers(app)
     for router in (identity_router, subjects_router, consent_router, audit_router):
         app.include_router(router)
+    _document_security(app)
     app.add_middleware(
         SecurityMiddleware, max_body_bytes=vault.settings.max_body_bytes, access_log=access_log
     )
     return app
+
+
+def _document_security(app: FastAPI) -> None:
+    """Declare in the OpenAPI document that every operation takes a bearer token, except those
+    that say otherwise (the token endpoint and the JWKS)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+            schema["security"] = [{"bearerAuth": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -28,6 +28,7 @@ from dataward.audit.signing import sign_position
 from dataward.clock import Clock, SystemClock
 from dataward.keys import Keyring
 from dataward.storage.engine import take_write_lock, write_transaction
+from dataward.storage.raw import RawStatement
 from dataward.storage.tables import audit_checkpoints, audit_entries, audit_head
 
 __all__ = ["AuditLog"]
@@ -132,8 +133,8 @@ class AuditLog:
 
     def _append(self, connection: Connection, batch: Sequence[_Stamped]) -> list[AuditEntry]:
         take_write_lock(connection, _LOCK_NAME)
-        head = connection.execute(_HEAD).first()
-        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        head = _HEAD.all(connection, {})
+        seq, prev = head[0] if head else (0, GENESIS)
         first_seq = seq + 1
         entries = []
         for event, at in batch:
@@ -141,9 +142,9 @@ class AuditLog:
             entry = AuditEntry.chain(event, seq, at, prev)
             entries.append(entry)
             prev = entry.hash
-        connection.execute(_INSERT_ENTRIES, [e.row() for e in entries])
+        _INSERT_ENTRIES.many(connection, [e.row() for e in entries])
         signed = self._signed(entries[-1])
-        if connection.execute(_UPDATE_HEAD, signed).rowcount == 0:
+        if _UPDATE_HEAD.run(connection, signed) == 0:
             connection.execute(_INSERT_HEAD, signed)
         if (first_seq - 1) // self._checkpoint_every != seq // self._checkpoint_every:
             connection.execute(_INSERT_CHECKPOINT, signed)
@@ -153,12 +154,21 @@ class AuditLog:
         key = self._keyring.audit_signing_key()
         at = datetime.now(UTC).isoformat(timespec="seconds")
         signature = sign_position(key, entry.seq, entry.hash, at)
-        return {"p_seq": entry.seq, "p_hash": entry.hash, "p_at": at, "p_kid": key.kid, "p_sig": signature}
+        return {
+            "p_id": 1,
+            "p_seq": entry.seq,
+            "p_hash": entry.hash,
+            "p_at": at,
+            "p_kid": key.kid,
+            "p_sig": signature,
+        }
 
 
 # Statements built once: a batch only binds values.
-_HEAD = select(audit_entries.c.seq, audit_entries.c.hash).order_by(audit_entries.c.seq.desc()).limit(1)
-_INSERT_ENTRIES = insert(audit_entries)
+_HEAD = RawStatement(
+    select(audit_entries.c.seq, audit_entries.c.hash).order_by(audit_entries.c.seq.desc()).limit(1)
+)
+_INSERT_ENTRIES = RawStatement(insert(audit_entries))
 _POSITION: dict[str, Any] = {
     "seq": bindparam("p_seq"),
     "hash": bindparam("p_hash"),
@@ -166,6 +176,6 @@ _POSITION: dict[str, Any] = {
     "kid": bindparam("p_kid"),
     "signature": bindparam("p_sig"),
 }
-_UPDATE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(_POSITION)
+_UPDATE_HEAD = RawStatement(update(audit_head).where(audit_head.c.id == 1).values(_POSITION))
 _INSERT_HEAD = insert(audit_head).values(id=1, **_POSITION)
 _INSERT_CHECKPOINT = insert(audit_checkpoints).values(_POSITION)

@@ -41,6 +41,7 @@ _TOKEN_FORM = {
         },
     }
 }
+_TOKEN_FORM["security"] = []  # type: ignore[assignment]  # the token endpoint authenticates itself
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -62,7 +63,11 @@ async def token(request: Request, vault: VaultDep, request_id: RequestId) -> JSO
     return JSONResponse(issued.as_response(), headers=_NO_STORE)
 
 
-@router.get("/.well-known/jwks.json", summary="The public keys that verify access tokens")
+@router.get(
+    "/.well-known/jwks.json",
+    summary="The public keys that verify access tokens",
+    openapi_extra={"security": []},
+)
 async def jwks(vault: VaultDep) -> dict[str, Any]:
     keys = []
     for kid, public in vault.keyring.token_verification_keys().items():

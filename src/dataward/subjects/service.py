@@ -28,13 +28,14 @@ from dataward.keys import (
     generate_data_key,
 )
 from dataward.policy import Policy
+from dataward.storage.raw import RawStatement
 from dataward.storage.tables import blind_indexes, field_values, records, subjects
 from dataward.subjects.values import Value, check_value, normalise_for_index
 
 __all__ = ["ReadResult", "SubjectService", "is_subject_id"]
 
 # Built once: the hot read path only binds the subject's id.
-_READ = (
+_READ = RawStatement(
     select(
         subjects.c.kek_id,
         subjects.c.wrapped_key,
@@ -50,6 +51,7 @@ _READ = (
     )
     .where(subjects.c.id == bindparam("subject_id"))
 )
+_KEK_ID, _WRAPPED, _RECORD_ID, _COLLECTION, _FIELD, _CIPHERTEXT = range(6)
 
 
 def is_subject_id(text: str) -> bool:
@@ -164,22 +166,23 @@ class SubjectService:
 
     def read(self, connection: Connection, subject_id: str, paths: Iterable[str]) -> ReadResult:
         """Open the subject's values at `paths`; a value that fails to open is reported, never guessed."""
-        rows = connection.execute(_READ, {"subject_id": subject_id}).all()
+        rows = _READ.all(connection, {"subject_id": subject_id})
         if not rows:
             raise NotFound("no such subject")
         wanted = set(paths)
         result = ReadResult()
         data_key: DataKey | None = None
         for row in rows:
-            path = f"{row.collection}.{row.field}"
-            if row.field is None or path not in wanted:
+            collection, name = row[_COLLECTION], row[_FIELD]
+            path = f"{collection}.{name}"
+            if name is None or path not in wanted:
                 continue
             try:
                 if data_key is None:
-                    wrapped = WrappedKey(row.kek_id, row.wrapped_key)
+                    wrapped = WrappedKey(row[_KEK_ID], bytes(row[_WRAPPED]))
                     data_key = DataKey(self._keyring.unwrap(wrapped, subject_id.encode()))
-                aad = field_aad(subject_id, row.collection, row.field, row.record_id)
-                plain = data_key.open_(row.ciphertext, aad)
+                aad = field_aad(subject_id, collection, name, row[_RECORD_ID])
+                plain = data_key.open_(bytes(row[_CIPHERTEXT]), aad)
             except IntegrityError:
                 result.integrity_failures.append(path)
                 continue
