@@ -108,6 +108,7 @@ class LocalKeyring:
     def __init__(self, material: _Material, path: Path | None = None) -> None:
         self._m = material
         self._path = path
+        self._stamp = _file_stamp(path)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -141,6 +142,9 @@ class LocalKeyring:
         return [*live, self._m.active_kek]
 
     def wrap(self, data_key: bytes, context: bytes) -> WrappedKey:
+        # Another process (`dataward keys rotate`) may have changed the active key since we loaded.
+        if self._path is not None and _file_stamp(self._path) != self._stamp:
+            self._reload()
         kek = self._kek(self._m.active_kek)
         nonce = os.urandom(12)
         blob = nonce + kek.aead.encrypt(nonce, data_key, _wrap_aad(kek.kid, context))
@@ -203,12 +207,24 @@ class LocalKeyring:
     def _reload(self) -> bool:
         if self._path is None:
             return False
+        self._stamp = _file_stamp(self._path)
         self._m = _read(self._path)
         return True
 
     def _save(self) -> None:
         if self._path is not None:
             _replace(self._path, _dump(self._m))
+            self._stamp = _file_stamp(self._path)
+
+
+def _file_stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_ino)
 
 
 def _wrap_aad(kek_id: str, context: bytes) -> bytes:
