@@ -5,7 +5,7 @@ is chained, inserted and covered by a new signed head in one transaction, and on
 caller answered. Commits are batched; durability is not traded away: no caller hears "recorded"
 before its entry is on disk, and a caller whose entry could not be written gets `AuditUnavailable`.
 The batch is written on the loop's own thread: a writer thread would spend its time waiting for
-the GIL. `record_sync` writes at once, for the CLI and other threads.
+the GIL. `record_sync` writes at once, for the CLI and other threads. One event loop per log.
 
 Each batch takes a cross-process lock and reads the head from the database, so several processes
 (replicas, the CLI) append to one chain.

@@ -22,7 +22,8 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["identity"])
 
-_TOKEN_FORM = {
+_TOKEN_FORM: dict[str, Any] = {
+    "security": [],  # the token endpoint authenticates the client itself
     "requestBody": {
         "required": True,
         "content": {
@@ -39,9 +40,8 @@ _TOKEN_FORM = {
                 }
             }
         },
-    }
+    },
 }
-_TOKEN_FORM["security"] = []  # type: ignore[assignment]  # the token endpoint authenticates itself
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
