@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Column, MetaData, String, Table, Text, select
 
+from dataward.api.server import run_server
 from dataward.app import create_app
 from dataward.services import Vault
 from dataward.settings import Settings
@@ -57,7 +57,8 @@ def main() -> None:
         app = create_app(Vault.build(Settings.load(home)), access_log=False)
     else:
         app = bare_app(home)
-    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    # Both run as `dataward serve` runs them: the same uvicorn settings and process tuning.
+    run_server(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 if __name__ == "__main__":

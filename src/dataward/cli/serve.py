@@ -10,8 +10,8 @@ from typing import Annotated
 
 import structlog
 import typer
-import uvicorn
 
+from dataward.api.server import run_server
 from dataward.app import create_app
 from dataward.cli._common import DirOption, err_console, open_vault
 from dataward.storage import migrate
@@ -45,16 +45,7 @@ def serve(
     vault = open_vault(directory)
     migrate(vault.engine)
     app = create_app(vault, access_log=access_log)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        access_log=False,  # ours names the route template, never a path with ids in it
-        server_header=False,
-        proxy_headers=False,
-    )
+    run_server(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
 
 
 def _is_loopback(host: str) -> bool:
