@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from dataward.audit import AuditLog
 from dataward.clock import Clock, SystemClock
@@ -14,7 +16,7 @@ from dataward.identity import ClientRegistry, TokenIssuer, TokenVerifier
 from dataward.keys import Keyring, LocalKeyring
 from dataward.policy import Policy, load_policy
 from dataward.settings import Settings
-from dataward.storage import create_database_engine
+from dataward.storage import create_database_engine, write_transaction
 from dataward.subjects import SubjectService
 
 __all__ = ["Vault"]
@@ -67,6 +69,14 @@ class Vault:
             issuer=TokenIssuer(keyring, settings, clock),
             verifier=TokenVerifier(keyring, settings, clock),
         )
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Connection]:
+        """A write transaction for code on the event loop, taken between audit batches (see
+        `AuditLog.between_batches`). Never wait for the audit log inside it."""
+        async with self.audit.between_batches():
+            with write_transaction(self.engine) as connection:
+                yield connection
 
     def close(self) -> None:
         self.audit.close()

@@ -54,14 +54,15 @@ class AuditEntry:
 
     @classmethod
     def chain(cls, event: AuditEvent, seq: int, at: str, prev_hash: str) -> AuditEntry:
+        action, outcome = str(event.action), str(event.outcome)
         body = _body(
-            seq, at, event.request_id, event.client_id, str(event.action), event.subject_id,
-            event.fields, event.purpose, str(event.outcome), event.reason,
+            seq, at, event.request_id, event.client_id, action, event.subject_id,
+            event.fields, event.purpose, outcome, event.reason,
         )  # fmt: skip
         return cls(
             seq=seq, at=at, request_id=event.request_id, client_id=event.client_id,
-            action=str(event.action), subject_id=event.subject_id, fields=event.fields,
-            purpose=event.purpose, outcome=str(event.outcome), reason=event.reason,
+            action=action, subject_id=event.subject_id, fields=event.fields,
+            purpose=event.purpose, outcome=outcome, reason=event.reason,
             prev_hash=prev_hash, hash=chain_hash(prev_hash, body),
         )  # fmt: skip
 
@@ -97,11 +98,16 @@ class AuditEntry:
         return doc
 
 
-def _body(*values: object) -> bytes:
-    return json.dumps(
-        [list(v) if isinstance(v, tuple) else v for v in values],
-        separators=(",", ":"),
-        ensure_ascii=True,
+# Compact JSON, ASCII only: the exact bytes every entry's hash covers. Built once.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+
+
+def _body(
+    seq: int, at: str, request_id: str, client_id: str, action: str, subject_id: str | None,
+    fields: tuple[str, ...], purpose: str | None, outcome: str, reason: str | None,
+) -> bytes:  # fmt: skip
+    return _CANONICAL.encode(
+        [seq, at, request_id, client_id, action, subject_id, list(fields), purpose, outcome, reason]
     ).encode()
 
 

@@ -1,11 +1,16 @@
 """The audit log writer: entries are chained and made durable in batches, before anyone hears back.
 
-`record` (async) parks the caller on the event loop; every entry parked during one turn of the loop
-is chained, inserted and covered by a new signed head in one transaction, and only then is each
-caller answered. Commits are batched; durability is not traded away: no caller hears "recorded"
-before its entry is on disk, and a caller whose entry could not be written gets `AuditUnavailable`.
-The batch is written on the loop's own thread: a writer thread would spend its time waiting for
-the GIL. `record_sync` writes at once, for the CLI and other threads. One event loop per log.
+`record` (async) parks the caller on the event loop; every entry parked while the previous batch
+was being written (or during one turn of the loop, when none was) is chained, inserted and covered
+by a new signed head in one transaction, and only then is each caller answered. Commits are
+batched; durability is not traded away: no caller hears "recorded" before its entry is on disk, and
+a caller whose entry could not be written gets `AuditUnavailable`.
+
+The batch is chained and inserted on the loop's own thread (a writer thread doing that work would
+spend its time waiting for the GIL); only the commit, whose fsync is most of the wait and which the
+database driver runs without the GIL, goes to a thread of its own, so the loop serves other
+requests meanwhile. `record_sync` writes at once, for the CLI and other threads. One event loop per
+log; code on that loop that writes to the database takes its turn with `between_batches`.
 
 Each batch takes a cross-process lock and reads the head from the database, so several processes
 (replicas, the CLI) append to one chain.
@@ -15,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +44,7 @@ log = structlog.get_logger(__name__)
 
 _LOCK_NAME = "dataward.audit"
 _Stamped = tuple[AuditEvent, str]
+_Parked = tuple[AuditEvent, str, "asyncio.Future[AuditEntry]"]
 
 
 class AuditLog:
@@ -55,33 +63,57 @@ class AuditLog:
         self._batch_max = batch_max
         self._checkpoint_every = checkpoint_every
         self._lock = threading.Lock()  # one batch at a time from this process
-        self._pending: list[tuple[AuditEvent, str, asyncio.Future[AuditEntry]]] = []
+        self._turns = asyncio.Lock()  # the loop's writers: audit batches and `between_batches`
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="dataward-audit-commit")
+        self._pending: list[_Parked] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self._draining = False
         self._closed = False
 
     # -- appending -----------------------------------------------------------------------------
 
     async def record(self, event: AuditEvent) -> AuditEntry:
         """Append an event; return its entry once it is durable. Batched with every other entry
-        recorded during the same turn of the event loop."""
+        recorded while the batch before it was being written."""
         self._check_open()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[AuditEntry] = loop.create_future()
         self._pending.append((event, self._stamp(), future))
-        if len(self._pending) == 1:
-            loop.call_soon(self._flush)
-        elif len(self._pending) >= self._batch_max:
-            self._flush()
+        if not self._draining:
+            self._draining = True
+            loop.call_soon(self._start_drain, loop)
         return await future
+
+    def _start_drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._drainer = loop.create_task(self._drain())
 
     def record_sync(self, event: AuditEvent) -> AuditEntry:
         """Append one event now and return its durable entry (thread-safe)."""
         self._check_open()
         return self._commit([(event, self._stamp())])[0]
 
+    @asynccontextmanager
+    async def between_batches(self) -> AsyncIterator[None]:
+        """Wait until no batch is being written, and hold the next one back until the block ends.
+
+        For writes made on the event loop: SQLite has a single writer, and a write begun while a
+        batch commits on its thread would wait for it with the whole loop stopped. Never wait for
+        the audit log inside the block: its next batch waits for the block to end.
+        """
+        async with self._turns:
+            yield
+
     def close(self) -> None:
         self._closed = True
         if self._pending:
-            self._flush()
+            batch, self._pending = self._pending, []
+            entries: list[AuditEntry] | AuditUnavailable
+            try:
+                entries = self._commit([(event, at) for event, at, _ in batch])
+            except AuditUnavailable as exc:
+                entries = exc
+            _answer(batch, entries)
+        self._committer.shutdown(wait=True)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -90,20 +122,21 @@ class AuditLog:
     def _stamp(self) -> str:
         return self._clock.now().isoformat(timespec="microseconds")
 
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
+    async def _drain(self) -> None:
+        """Write batches until no caller is waiting."""
         try:
-            entries = self._commit([(event, at) for event, at, _ in batch])
-        except AuditUnavailable as exc:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, _, future), entry in zip(batch, entries, strict=True):
-            if not future.done():  # the caller may have gone away; its entry stands
-                future.set_result(entry)
+            while self._pending:
+                async with self._turns:
+                    batch = self._pending[: self._batch_max]
+                    del self._pending[: self._batch_max]
+                    entries: list[AuditEntry] | AuditUnavailable
+                    try:
+                        entries = await self._commit_off_loop([(event, at) for event, at, _ in batch])
+                    except AuditUnavailable as exc:
+                        entries = exc
+                _answer(batch, entries)
+        finally:
+            self._draining = False
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -124,12 +157,15 @@ class AuditLog:
     # -- writing -------------------------------------------------------------------------------
 
     def _commit(self, items: Sequence[_Stamped]) -> list[AuditEntry]:
-        try:
-            with self._lock, write_transaction(self._engine) as connection:
-                return self._append(connection, items)
-        except Exception as exc:  # noqa: BLE001 - whatever broke, the callers must hear "not recorded"
-            log.error("audit.write_failed", error=type(exc).__name__, batch=len(items))
-            raise AuditUnavailable("the audit entry could not be written") from None
+        with _fail_closed(len(items)), self._lock, write_transaction(self._engine) as connection:
+            return self._append(connection, items)
+
+    async def _commit_off_loop(self, items: Sequence[_Stamped]) -> list[AuditEntry]:
+        loop = asyncio.get_running_loop()
+        with _fail_closed(len(items)), self._lock, write_transaction(self._engine) as connection:
+            entries = self._append(connection, items)
+            await loop.run_in_executor(self._committer, connection.commit)
+            return entries
 
     def _append(self, connection: Connection, batch: Sequence[_Stamped]) -> list[AuditEntry]:
         take_write_lock(connection, _LOCK_NAME)
@@ -162,6 +198,26 @@ class AuditLog:
             "p_kid": key.kid,
             "p_sig": signature,
         }
+
+
+def _answer(batch: list[_Parked], entries: list[AuditEntry] | AuditUnavailable) -> None:
+    for index, (_, _, future) in enumerate(batch):
+        if future.done():  # the caller went away; its entry stands
+            continue
+        if isinstance(entries, AuditUnavailable):
+            future.set_exception(entries)
+        else:
+            future.set_result(entries[index])
+
+
+@contextmanager
+def _fail_closed(size: int) -> Iterator[None]:
+    """Whatever broke while writing a batch, its callers hear "not recorded", and nothing else."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - any failure means the entries are not durable
+        log.error("audit.write_failed", error=type(exc).__name__, batch=size)
+        raise AuditUnavailable("the audit entry could not be written") from None
 
 
 # Statements built once: a batch only binds values.

@@ -12,7 +12,6 @@ from dataward.api.deps import Caller, CallerDep
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.errors import NotFound
 from dataward.policy import Action
-from dataward.storage import write_transaction
 from dataward.subjects.service import is_subject_id
 
 __all__ = ["router"]
@@ -35,7 +34,7 @@ class GiveConsent(BaseModel):
 @router.post("", status_code=201, summary="Record that the subject gave consent to a purpose")
 async def give_consent(subject_id: str, body: GiveConsent, caller: CallerDep) -> dict[str, Any]:
     sid = await _writable(subject_id, caller, AuditAction.CONSENT_GIVE, body.purpose)
-    with write_transaction(caller.vault.engine) as connection:
+    async with caller.vault.writing() as connection:
         event = caller.vault.consent.give(
             connection,
             sid,
@@ -50,7 +49,7 @@ async def give_consent(subject_id: str, body: GiveConsent, caller: CallerDep) ->
 @router.delete("/{purpose}", summary="Withdraw consent; effective on the next read")
 async def withdraw_consent(subject_id: str, purpose: PurposeName, caller: CallerDep) -> dict[str, Any]:
     sid = await _writable(subject_id, caller, AuditAction.CONSENT_WITHDRAW, purpose)
-    with write_transaction(caller.vault.engine) as connection:
+    async with caller.vault.writing() as connection:
         event = caller.vault.consent.withdraw(connection, sid, purpose, client_id=caller.principal.client_id)
     return {"purpose": event.purpose, "status": event.event.value, "at": event.at.isoformat()}
 

@@ -18,7 +18,7 @@ from dataward.api.deps import Caller, CallerDep
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.errors import NotFound
 from dataward.policy import Action
-from dataward.storage import read_connection, write_transaction
+from dataward.storage import read_connection
 from dataward.subjects.schemas import Created, CreateSubject, LookupRequest, LookupResult, SubjectView
 from dataward.subjects.service import is_subject_id
 
@@ -39,7 +39,7 @@ async def create_subject(caller: CallerDep, body: Annotated[CreateSubject | None
     await _authorize(caller, Action.CREATE, AuditAction.SUBJECT_CREATE, None)
     region = vault.subjects.check_region(body.region if body else None)
     await vault.audit.record(_event(caller, AuditAction.SUBJECT_CREATE, Outcome.ALLOWED))
-    with write_transaction(vault.engine) as connection:
+    async with vault.writing() as connection:
         subject_id = vault.subjects.create(connection, region)
     return Created(id=subject_id)
 
@@ -63,7 +63,7 @@ async def write_collection(
     event = _event(caller, AuditAction.RECORD_WRITE, Outcome.ALLOWED, sid, fields)
     await vault.audit.record(event)
     try:
-        with write_transaction(vault.engine) as connection:
+        async with vault.writing() as connection:
             vault.subjects.write(connection, sid, collection, checked)
     except Exception:
         await vault.audit.record(replace(event, outcome=Outcome.FAILED, reason="the write was rolled back"))
