@@ -56,7 +56,7 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _request_id(scope)
+        request_id, declared = _read_headers(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         extra = [(b"x-request-id", request_id.encode())]
         extra.append(_DOCS_CSP if scope["path"] in ("/docs", "/redoc") else _STRICT_CSP)
@@ -73,7 +73,6 @@ class SecurityMiddleware:
                 message["headers"] = [*message.get("headers", []), *_HEADERS, *extra]
             await send(message)
 
-        declared = _content_length(scope)
         try:
             if declared is not None and declared > self.max_body_bytes:
                 too_large = BodyTooLarge(f"the body may be at most {self.max_body_bytes} bytes")
@@ -112,23 +111,22 @@ class SecurityMiddleware:
         return receive_limited
 
 
-def _request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
+def _read_headers(scope: Scope) -> tuple[str, int | None]:
+    """The request id (the client's, when it is safe to echo, else a new one) and the declared
+    body length, in one pass over the headers."""
+    request_id: str | None = None
+    length: int | None = None
+    for name, value in scope["headers"]:
         if name == b"x-request-id":
             text: str = value.decode("latin-1")
             if _SAFE_REQUEST_ID.match(text):
-                return text
-    return secrets.token_hex(8)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
+                request_id = text
+        elif name == b"content-length":
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
+                length = None
+    return request_id or secrets.token_hex(8), length
 
 
 async def _send_problem(send: Send, error: DatawardError, request_id: str) -> None:
