@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from dataward.audit.errors import AuditUnavailable
 from dataward.audit.events import GENESIS, AuditEntry, AuditEvent
@@ -147,6 +147,12 @@ class AuditLog:
         query = query.order_by(audit_entries.c.seq).limit(limit)
         with self._engine.connect() as connection:
             return [AuditEntry.from_row(row) for row in connection.execute(query)]
+
+    def count(self, *, after: int = 0) -> int:
+        """How many entries come after `after`."""
+        query = select(func.count()).select_from(audit_entries).where(audit_entries.c.seq > after)
+        with self._engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def export(self, *, after: int = 0, page: int = 5000) -> Iterator[AuditEntry]:
         """Every entry after `after`, in order, read a page at a time."""

@@ -8,6 +8,7 @@ key); the signed head catches rows cut from, or forged onto, the end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -34,8 +35,12 @@ class VerifyReport:
 
 
 def verify_log(  # noqa: PLR0911 - one return per kind of tampering reads best
-    engine: Engine, keys: dict[str, Ed25519PublicKey], page: int = 5000
+    engine: Engine,
+    keys: dict[str, Ed25519PublicKey],
+    page: int = 5000,
+    progress: Callable[[int], None] = lambda _checked: None,
 ) -> VerifyReport:
+    """Walk the whole log; `progress`, if given, hears how many entries each page checked."""
     with engine.connect() as connection:
         checkpoints = {row.seq: row for row in connection.execute(select(audit_checkpoints))}
         head = connection.execute(select(audit_head)).first()
@@ -57,6 +62,7 @@ def verify_log(  # noqa: PLR0911 - one return per kind of tampering reads best
                     break
                 count, last = count + 1, entry
             after = rows[-1].seq
+            progress(len(rows))
 
     def report(problem: str | None = None, seq: int | None = None) -> VerifyReport:
         return VerifyReport(count, len(checkpoints), head.seq if head else 0, problem, seq)

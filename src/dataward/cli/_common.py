@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dataward.services import Vault
 from dataward.settings import Settings
 
-__all__ = ["DirOption", "JsonOption", "console", "emit", "err_console", "open_vault", "settings_for"]
+__all__ = [
+    "DirOption",
+    "JsonOption",
+    "console",
+    "emit",
+    "err_console",
+    "open_vault",
+    "progress_bar",
+    "settings_for",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,3 +58,14 @@ def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
         typer.echo(json.dumps(data, indent=2, default=str))
     else:
         console.print(text)
+
+
+@contextmanager
+def progress_bar(label: str, total: int, *, disable: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for `total` items; yields the function that advances it by n."""
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err_console, disable=disable or total == 0,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from dataward.audit import verify_log
-from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault
+from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault, progress_bar
 
 app = typer.Typer(help="Verify and export the tamper-evident audit log.", no_args_is_help=True)
 
@@ -25,8 +25,8 @@ def verify(directory: DirOption = None, as_json: JsonOption = False) -> None:
     """
     vault = open_vault(directory)
     try:
-        with nullcontext() if as_json else err_console.status("verifying the audit chain"):
-            report = verify_log(vault.engine, vault.keyring.audit_verification_keys())
+        with progress_bar("verifying the audit chain", vault.audit.count(), disable=as_json) as advance:
+            report = verify_log(vault.engine, vault.keyring.audit_verification_keys(), progress=advance)
     finally:
         vault.close()
     data = {
@@ -62,10 +62,15 @@ def export(
     vault = open_vault(directory)
     count = 0
     try:
-        with output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
+        total = vault.audit.count(after=after)
+        with (
+            output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout) as out,
+            progress_bar("exporting audit entries", total, disable=output is None) as advance,
+        ):
             for entry in vault.audit.export(after=after):
                 out.write(json.dumps(entry.as_dict(), separators=(",", ":")) + "\n")
                 count += 1
+                advance(1)
     finally:
         vault.close()
     if output:

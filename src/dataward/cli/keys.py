@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dataward.audit import AuditAction, AuditEvent, Outcome
-from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault
+from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault, progress_bar
 from dataward.keys.rotation import count_wrapped_under, rewrap_data_keys
 
 app = typer.Typer(help="Rotate and retire key-encryption keys.", no_args_is_help=True)
@@ -29,12 +28,8 @@ def rotate(directory: DirOption = None, as_json: JsonOption = False) -> None:
             AuditEvent(AuditAction.KEK_ROTATE, "cli", Outcome.ALLOWED, reason=f"{old} -> {new}")
         )
         total = count_wrapped_under(vault.engine, exclude=new)
-        with Progress(
-            TextColumn("rewrapping data keys"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err_console, disable=as_json or total == 0,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("rewrap", total=total)
-            done = rewrap_data_keys(vault.engine, vault.keyring, progress=lambda n: progress.advance(task, n))
+        with progress_bar("rewrapping data keys", total, disable=as_json) as advance:
+            done = rewrap_data_keys(vault.engine, vault.keyring, progress=advance)
     finally:
         vault.close()
     emit(
