@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from dataward.access import ConsentStatus, Forbidden, Withheld, authorize, decide_access, permitted_purpose
-from dataward.api.deps import Caller, CallerDep
+from dataward.api.deps import Caller, CallerDep, authenticated_caller
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.errors import NotFound
 from dataward.policy import Action
@@ -72,7 +72,9 @@ async def write_collection(
 
 
 @router.get("/{subject_id}", response_model=SubjectView, summary="Read a subject under a purpose")
-async def read_subject(subject_id: SubjectId, purpose: Purpose, caller: CallerDep) -> JSONResponse:
+async def read_subject(subject_id: SubjectId, purpose: Purpose, request: Request) -> JSONResponse:
+    # The hottest route resolves its caller itself: as a FastAPI dependency it costs ~5% of the read.
+    caller = await authenticated_caller(request)
     vault, policy = caller.vault, caller.vault.policy
     sid = _known_id(subject_id)
     try:
