@@ -135,6 +135,9 @@ class AuditLog:
                     except AuditUnavailable as exc:
                         entries = exc
                 _answer(batch, entries)
+                # One turn of the loop before the next batch: the callers just answered finish,
+                # and requests that arrived meanwhile park their entries, which join that batch.
+                await asyncio.sleep(0)
         finally:
             self._draining = False
 
