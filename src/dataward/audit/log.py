@@ -22,6 +22,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -88,7 +89,8 @@ class AuditLog:
         self._drainer = loop.create_task(self._drain())
 
     def record_sync(self, event: AuditEvent) -> AuditEntry:
-        """Append one event now and return its durable entry (thread-safe)."""
+        """Append one event now and return its durable entry (thread-safe; never call it from the
+        thread of the loop that uses `record`)."""
         self._check_open()
         return self._commit([(event, self._stamp())])[0]
 
@@ -173,7 +175,12 @@ class AuditLog:
         loop = asyncio.get_running_loop()
         with _fail_closed(len(items)), self._lock, write_transaction(self._engine) as connection:
             entries = self._append(connection, items)
-            await loop.run_in_executor(self._committer, connection.commit)
+            committing = self._committer.submit(connection.commit)
+            try:
+                await asyncio.wrap_future(committing, loop=loop)
+            except asyncio.CancelledError:  # the loop is shutting down: let the commit end first
+                wait_for_futures([committing])
+                raise
             return entries
 
     def _append(self, connection: Connection, batch: Sequence[_Stamped]) -> list[AuditEntry]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from dataward.audit import (
     AuditAction,
@@ -133,3 +135,28 @@ def test_a_closed_log_refuses_new_entries(log: AuditLog) -> None:
         log.record_sync(_event(1))
     with pytest.raises(AuditUnavailable):
         asyncio.run(log.record(_event(2)))
+
+
+def test_a_commit_under_way_when_the_loop_stops_is_finished_not_torn(
+    log: AuditLog, engine: Engine, keyring: LocalKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    committing = threading.Event()
+    commit = Connection.commit
+
+    def slow_commit(connection: Connection) -> None:
+        committing.set()
+        time.sleep(0.1)  # on the commit thread, while the loop is being shut down
+        commit(connection)
+
+    monkeypatch.setattr(Connection, "commit", slow_commit)
+
+    async def main() -> None:
+        asyncio.ensure_future(log.record(_event(1)))  # noqa: RUF006 - left behind on purpose
+        while not committing.is_set():
+            await asyncio.sleep(0.001)
+
+    asyncio.run(main())  # cancels the batch's task while its commit runs
+
+    assert _count(engine) == 1  # the commit under way was waited for, not rolled back under it
+    report = verify_log(engine, keyring.audit_verification_keys())
+    assert report.intact, report.problem
