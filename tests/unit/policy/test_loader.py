@@ -52,14 +52,17 @@ def _problems(edit: Edit) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-def _set(path: str, value: object) -> Edit:
-    """An edit that sets `a.b.c` (a list index as a number) to `value`."""
+def _set(path: str, value: object, *, new: bool = False) -> Edit:
+    """An edit that sets `a.b.c` (a list index as a number) to `value`; the key must exist unless
+    `new` (so that a mistyped path cannot make a test pass for the wrong reason)."""
 
     def edit(document: dict[str, Any]) -> None:
         *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
         node: Any = document
         for part in parents:
             node = node[part]
+        if not new:
+            assert last in (node if isinstance(node, dict) else range(len(node))), path
         node[last] = value
 
     return edit
@@ -92,32 +95,32 @@ def _set(path: str, value: object) -> Edit:
             _set("purposes.billing.legal_basis", "because"), "purposes.billing.legal_basis", id="basis"
         ),
         pytest.param(
-            _set("purposes.billing.retention: not an ISO 8601 duration", "ten years"),
+            _set("purposes.billing.retention", "ten years"),
             "purposes.billing.retention: not an ISO 8601 duration",
             id="retention",
         ),
         pytest.param(
             _set(
-                "collections.profile.fields.email.category: unknown data category user.contact.mail",
+                "collections.profile.fields.email.category",
                 "user.contact.mail",
             ),
             "collections.profile.fields.email.category: unknown data category user.contact.mail",
             id="unknown-data-category",
         ),
         pytest.param(
-            _set("purposes.marketing.data_use: unknown data use spam", "spam"),
+            _set("purposes.marketing.data_use", "spam"),
             "purposes.marketing.data_use: unknown data use spam",
             id="data-use",
         ),
         pytest.param(
-            _set("roles.auditor.actions[1]: ", ["audit.read", "erase"]),
+            _set("roles.auditor.actions", ["audit.read", "erase"]),
             "roles.auditor.actions[1]: ",
             id="action",
         ),
         pytest.param(
             _set("regions.eu.default", False), "regions: exactly one region must be default", id="region"
         ),
-        pytest.param(_set("purpozes: unknown key", {}), "purpozes: unknown key", id="typo-at-top-level"),
+        pytest.param(_set("purpozes", {}, new=True), "purpozes: unknown key", id="typo-at-top-level"),
     ],
 )
 def test_each_mistake_is_named_by_its_path(edit: Edit, expected: str) -> None:
