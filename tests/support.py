@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -12,7 +18,7 @@ from fastapi.testclient import TestClient
 from dataward.identity import NewClient
 from dataward.services import Vault
 
-__all__ = ["FAST_HASHER", "ApiClient"]
+__all__ = ["FAST_HASHER", "ApiClient", "Ran", "run_dataward"]
 
 # Argon2 with the smallest cost: tests register many clients; production keeps the library default.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -53,3 +59,28 @@ class ApiClient:
             written = self.http.put(f"/v1/subjects/{subject_id}/profile", headers=headers, json=profile)
             assert written.status_code == 200, written.text
         return subject_id
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a `dataward` command did: its exit code, stdout and stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_dataward(cwd: Path, *args: str | Path) -> Ran:
+    """Run the CLI as a user would, through its entry point in a process of its own, with no
+    `DATAWARD_*` settings inherited. Fails the test on any traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAWARD_")}
+    env["COLUMNS"] = "200"  # rich wraps at the terminal width; keep each message on one line
+    done = subprocess.run(
+        [sys.executable, "-c", "from dataward.cli.main import main; main()", *map(str, args)],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    return Ran(done.returncode, done.stdout, done.stderr)

@@ -13,7 +13,10 @@ import typer
 from dataward.audit import verify_log
 from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault, progress_bar
 
-app = typer.Typer(help="Verify and export the tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(
+    help="Verify and export the tamper-evident audit log.\n\nExample: dataward audit verify --dir ./vault",
+    no_args_is_help=True,
+)
 
 
 @app.command("verify")

@@ -10,7 +10,10 @@ from rich.table import Table
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.cli._common import DirOption, JsonOption, console, emit, open_vault
 
-app = typer.Typer(help="Register and list API clients.", no_args_is_help=True)
+app = typer.Typer(
+    help="Register and list API clients.\n\nExample: dataward clients add billing-api --role billing-service",
+    no_args_is_help=True,
+)
 
 
 @app.command("add")

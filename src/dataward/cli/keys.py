@@ -10,7 +10,10 @@ from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault, progress_bar
 from dataward.keys.rotation import count_wrapped_under, rewrap_data_keys
 
-app = typer.Typer(help="Rotate and retire key-encryption keys.", no_args_is_help=True)
+app = typer.Typer(
+    help="Rotate and retire key-encryption keys.\n\nExample: dataward keys rotate --dir ./vault",
+    no_args_is_help=True,
+)
 
 
 @app.command("rotate")

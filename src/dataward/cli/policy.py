@@ -11,7 +11,10 @@ from rich.markup import escape
 from dataward.cli._common import JsonOption, console, emit, err_console
 from dataward.policy import PolicyError, load_policy
 
-app = typer.Typer(help="Work with the policy file (privacy as code).", no_args_is_help=True)
+app = typer.Typer(
+    help="Work with the policy file (privacy as code).\n\nExample: dataward policy check examples/saas.yaml",
+    no_args_is_help=True,
+)
 
 
 @app.command("check")
