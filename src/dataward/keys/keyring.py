@@ -279,12 +279,13 @@ def _read(path: Path) -> _Material:
             raise KeyringError(
                 f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
             )
-        doc = json.loads(path.read_bytes())
+        text = path.read_bytes()
     except FileNotFoundError:
         raise KeyringError(f"no key file at {path}; run `dataward init` first") from None
-    except (OSError, ValueError) as exc:
-        raise KeyringError(f"cannot read the key file {path}: {exc}") from None
+    except OSError as exc:
+        raise KeyringError(f"cannot read the key file {path}: {exc.strerror}") from None
     try:
+        doc = json.loads(text)
         return _Material(
             keks=[
                 KeyEncryptionKey(k["kid"], _unb64(k["aes256"]), k["created"], k.get("retired"))
