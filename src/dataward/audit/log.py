@@ -6,11 +6,12 @@ by a new signed head in one transaction, and only then is each caller answered. 
 batched; durability is not traded away: no caller hears "recorded" before its entry is on disk, and
 a caller whose entry could not be written gets `AuditUnavailable`.
 
-The batch is chained and inserted on the loop's own thread (a writer thread doing that work would
-spend its time waiting for the GIL); only the commit, whose fsync is most of the wait and which the
-database driver runs without the GIL, goes to a thread of its own, so the loop serves other
-requests meanwhile. `record_sync` writes at once, for the CLI and other threads. One event loop per
-log; code on that loop that writes to the database takes its turn with `between_batches`.
+The batch is chained, inserted and signed on the loop's own thread (a writer thread doing that
+work would spend its time waiting for the GIL); only the commit, whose fsync is most of the wait
+and which the database driver runs without the GIL, goes to a thread of its own, so the loop
+serves other requests meanwhile. `record_sync` writes at once, for the CLI and other threads. One
+event loop per log; code on that loop that writes to the database takes its turn with
+`between_batches`.
 
 Each batch takes a cross-process lock and reads the head from the database, so several processes
 (replicas, the CLI) append to one chain.
@@ -67,7 +68,7 @@ class AuditLog:
         self._turns = asyncio.Lock()  # the loop's writers: audit batches and `between_batches`
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="dataward-audit-commit")
         self._pending: list[_Parked] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None  # held: the loop keeps tasks only weakly
         self._draining = False
         self._closed = False
 
