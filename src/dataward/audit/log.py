@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 
 from dataward.audit.errors import AuditUnavailable
 from dataward.audit.events import GENESIS, AuditEntry, AuditEvent
-from dataward.audit.signing import sign_position
+from dataward.audit.signing import Role, sign_position
 from dataward.clock import Clock, SystemClock
 from dataward.keys import Keyring
 from dataward.storage.engine import take_write_lock, write_transaction
@@ -196,17 +196,17 @@ class AuditLog:
             entries.append(entry)
             prev = entry.hash
         _INSERT_ENTRIES.many(connection, [e.row() for e in entries])
-        signed = self._signed(entries[-1])
-        if _UPDATE_HEAD.run(connection, signed) == 0:
-            connection.execute(_INSERT_HEAD, signed)
+        head_row = self._signed("head", entries[-1])
+        if _UPDATE_HEAD.run(connection, head_row) == 0:
+            connection.execute(_INSERT_HEAD, head_row)
         if (first_seq - 1) // self._checkpoint_every != seq // self._checkpoint_every:
-            connection.execute(_INSERT_CHECKPOINT, signed)
+            connection.execute(_INSERT_CHECKPOINT, self._signed("checkpoint", entries[-1]))
         return entries
 
-    def _signed(self, entry: AuditEntry) -> dict[str, object]:
+    def _signed(self, role: Role, entry: AuditEntry) -> dict[str, object]:
         key = self._keyring.audit_signing_key()
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        signature = sign_position(key, entry.seq, entry.hash, at)
+        signature = sign_position(key, role, entry.seq, entry.hash, at)
         return {
             "p_id": 1,
             "p_seq": entry.seq,
