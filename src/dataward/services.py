@@ -14,6 +14,7 @@ from dataward.clock import Clock, SystemClock
 from dataward.consent import ConsentLedger
 from dataward.identity import ClientRegistry, TokenIssuer, TokenVerifier
 from dataward.keys import Keyring, LocalKeyring
+from dataward.keys.subject_keys import SubjectKeyStore
 from dataward.policy import Policy, load_policy
 from dataward.settings import Settings
 from dataward.storage import create_database_engine, write_transaction
@@ -28,6 +29,7 @@ class Vault:
     policy: Policy
     keyring: Keyring
     engine: Engine
+    key_store: SubjectKeyStore
     clock: Clock
     audit: AuditLog
     subjects: SubjectService
@@ -50,11 +52,14 @@ class Vault:
         keyring = keyring or LocalKeyring.open(settings.keyring_path)
         clock = clock or SystemClock()
         engine = create_database_engine(settings.database_url)
+        shared = settings.key_store_url == settings.database_url
+        key_store = SubjectKeyStore.open(settings.key_store_url, keyring, engine=engine if shared else None)
         return cls(
             settings=settings,
             policy=policy,
             keyring=keyring,
             engine=engine,
+            key_store=key_store,
             clock=clock,
             audit=AuditLog(
                 engine,
@@ -63,7 +68,7 @@ class Vault:
                 batch_max=settings.audit_batch_max,
                 checkpoint_every=settings.audit_checkpoint_every,
             ),
-            subjects=SubjectService(engine, keyring, policy, clock),
+            subjects=SubjectService(engine, key_store, keyring, policy, clock),
             consent=ConsentLedger(policy, clock),
             clients=ClientRegistry(engine, clock, password_hasher),
             issuer=TokenIssuer(keyring, settings, clock),
@@ -81,3 +86,4 @@ class Vault:
     def close(self) -> None:
         self.audit.close()
         self.engine.dispose()
+        self.key_store.engine.dispose()

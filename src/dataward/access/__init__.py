@@ -7,6 +7,7 @@ from dataward.access.decision import (
     authorize,
     decide_access,
     permitted_purpose,
+    subject_refusal,
 )
 from dataward.access.errors import Forbidden
 
@@ -18,4 +19,5 @@ __all__ = [
     "authorize",
     "decide_access",
     "permitted_purpose",
+    "subject_refusal",
 ]

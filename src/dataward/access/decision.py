@@ -3,6 +3,10 @@
 `authorize` answers "may this caller do this action at all"; `decide_access` answers, for a read
 under a purpose, which fields the caller gets and why each other field is withheld. Nothing is
 allowed unless the policy says so: an unknown role, action or purpose is a refusal.
+
+The subject's own choices come before the caller's wishes: an erased subject's remains serve only
+the legal obligation that keeps them (Art. 17(3)(b)), restricted data serves only legal claims
+(Art. 18(2)), and an objection stops the purpose it names (Art. 21).
 """
 
 from __future__ import annotations
@@ -12,9 +16,18 @@ from enum import StrEnum
 
 from dataward.access.errors import Forbidden
 from dataward.identity import Principal
-from dataward.policy import Action, Policy, Role
+from dataward.policy import Action, Policy, Purpose, Role
+from dataward.subjects.service import SubjectState
 
-__all__ = ["ConsentStatus", "Decision", "Withheld", "authorize", "decide_access", "permitted_purpose"]
+__all__ = [
+    "ConsentStatus",
+    "Decision",
+    "Withheld",
+    "authorize",
+    "decide_access",
+    "permitted_purpose",
+    "subject_refusal",
+]
 
 
 class ConsentStatus(StrEnum):
@@ -29,6 +42,9 @@ class Withheld(StrEnum):
     NOT_IN_PURPOSE = "not_in_purpose"
     NO_CONSENT = "no_consent"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    ERASED = "erased"
+    RESTRICTED = "restricted"
+    OBJECTED = "objected"
     INTEGRITY_ERROR = "integrity_error"
 
 
@@ -59,15 +75,32 @@ def permitted_purpose(principal: Principal, purpose: str, policy: Policy) -> Non
 
 
 def decide_access(
-    principal: Principal, purpose: str, policy: Policy, consent: ConsentStatus | None
+    principal: Principal,
+    purpose: str,
+    policy: Policy,
+    consent: ConsentStatus | None,
+    state: SubjectState = SubjectState(),  # noqa: B008 - immutable: nothing asked for
 ) -> Decision:
     """Which fields a read for `purpose` may return. `consent` is the subject's consent to the purpose
-    (None when the purpose does not rest on consent)."""
+    (None when the purpose does not rest on consent); `state` what the subject asked for."""
     permitted_purpose(principal, purpose, policy)
     allowed = policy.purpose_fields(purpose)
     withheld = {path: Withheld.NOT_IN_PURPOSE for path in policy.field_paths() if path not in allowed}
-    if policy.purposes[purpose].needs_consent and consent is not ConsentStatus.GIVEN:
-        reason = Withheld.CONSENT_WITHDRAWN if consent is ConsentStatus.WITHDRAWN else Withheld.NO_CONSENT
-        withheld.update(dict.fromkeys(allowed, reason))
+    refusal = subject_refusal(policy.purposes[purpose], consent, state)
+    if refusal is not None:
+        withheld.update(dict.fromkeys(allowed, refusal))
         allowed = frozenset()
     return Decision(purpose=purpose, allowed=allowed, withheld=withheld)
+
+
+def subject_refusal(purpose: Purpose, consent: ConsentStatus | None, state: SubjectState) -> Withheld | None:
+    """Why the subject's own choices keep `purpose` from their data, or None when they do not."""
+    if state.erased and not purpose.keeps_after_erasure:
+        return Withheld.ERASED
+    if state.restricted and not purpose.legal_claims:
+        return Withheld.RESTRICTED
+    if state.objected and purpose.objectionable:
+        return Withheld.OBJECTED
+    if purpose.needs_consent and consent is not ConsentStatus.GIVEN:
+        return Withheld.CONSENT_WITHDRAWN if consent is ConsentStatus.WITHDRAWN else Withheld.NO_CONSENT
+    return None

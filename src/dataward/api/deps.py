@@ -12,7 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dataward.access import Forbidden, authorize
+from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.identity import InvalidToken, Principal
+from dataward.policy import Action, Role
 from dataward.services import Vault
 
 __all__ = ["Caller", "CallerDep", "RequestId", "VaultDep", "authenticated_caller", "get_vault"]
@@ -23,6 +26,34 @@ class Caller:
     vault: Vault
     principal: Principal
     request_id: str
+
+    def event(
+        self,
+        action: AuditAction,
+        outcome: Outcome,
+        subject_id: str | None = None,
+        fields: tuple[str, ...] = (),
+        purpose: str | None = None,
+        reason: str | None = None,
+    ) -> AuditEvent:
+        """An audit event done by this caller, under this request and token."""
+        principal = self.principal
+        return AuditEvent(
+            action, principal.client_id, outcome, self.request_id, subject_id, fields, purpose, reason,
+            principal.token_id,
+        )  # fmt: skip
+
+    async def require(
+        self, action: Action, tag: AuditAction, subject_id: str | None = None, purpose: str | None = None
+    ) -> Role:
+        """The caller's role if it may perform `action`; otherwise the refusal is audited and raised."""
+        try:
+            return authorize(self.principal, action, self.vault.policy)
+        except Forbidden as exc:
+            await self.vault.audit.record(
+                self.event(tag, Outcome.DENIED, subject_id, purpose=purpose, reason=exc.detail)
+            )
+            raise
 
 
 async def get_vault(request: Request) -> Vault:

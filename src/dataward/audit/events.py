@@ -33,6 +33,7 @@ class AuditEvent:
     fields: tuple[str, ...] = ()
     purpose: str | None = None
     reason: str | None = None
+    token_id: str | None = None  # the access token's id (jti), so a leaked token can be traced
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class AuditEntry:
     purpose: str | None
     outcome: str
     reason: str | None
+    token_id: str | None
     prev_hash: str
     hash: str
 
@@ -57,13 +59,13 @@ class AuditEntry:
         action, outcome = str(event.action), str(event.outcome)
         body = _body(
             seq, at, event.request_id, event.client_id, action, event.subject_id,
-            event.fields, event.purpose, outcome, event.reason,
+            event.fields, event.purpose, outcome, event.reason, event.token_id,
         )  # fmt: skip
         return cls(
             seq=seq, at=at, request_id=event.request_id, client_id=event.client_id,
             action=action, subject_id=event.subject_id, fields=event.fields,
             purpose=event.purpose, outcome=outcome, reason=event.reason,
-            prev_hash=prev_hash, hash=chain_hash(prev_hash, body),
+            token_id=event.token_id, prev_hash=prev_hash, hash=chain_hash(prev_hash, body),
         )  # fmt: skip
 
     @classmethod
@@ -72,14 +74,14 @@ class AuditEntry:
             seq=row.seq, at=row.at, request_id=row.request_id, client_id=row.client_id,
             action=row.action, subject_id=row.subject_id, fields=tuple(json.loads(row.fields)),
             purpose=row.purpose, outcome=row.outcome, reason=row.reason,
-            prev_hash=row.prev_hash, hash=row.hash,
+            token_id=row.token_id, prev_hash=row.prev_hash, hash=row.hash,
         )  # fmt: skip
 
     def expected_hash(self) -> str:
         """The hash this entry should carry, recomputed from its stored content."""
         body = _body(
             self.seq, self.at, self.request_id, self.client_id, self.action, self.subject_id,
-            self.fields, self.purpose, self.outcome, self.reason,
+            self.fields, self.purpose, self.outcome, self.reason, self.token_id,
         )  # fmt: skip
         return chain_hash(self.prev_hash, body)
 
@@ -88,7 +90,8 @@ class AuditEntry:
             "seq": self.seq, "at": self.at, "request_id": self.request_id,
             "client_id": self.client_id, "action": self.action, "subject_id": self.subject_id,
             "fields": json.dumps(list(self.fields)), "purpose": self.purpose,
-            "outcome": self.outcome, "reason": self.reason, "prev_hash": self.prev_hash,
+            "outcome": self.outcome, "reason": self.reason, "token_id": self.token_id,
+            "prev_hash": self.prev_hash,
             "hash": self.hash,
         }  # fmt: skip
 
@@ -105,9 +108,10 @@ _CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
 def _body(
     seq: int, at: str, request_id: str, client_id: str, action: str, subject_id: str | None,
     fields: tuple[str, ...], purpose: str | None, outcome: str, reason: str | None,
+    token_id: str | None,
 ) -> bytes:  # fmt: skip
     return _CANONICAL.encode(
-        [seq, at, request_id, client_id, action, subject_id, list(fields), purpose, outcome, reason]
+        [seq, at, request_id, client_id, action, subject_id, list(fields), purpose, outcome, reason, token_id]
     ).encode()
 
 

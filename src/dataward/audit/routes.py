@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from dataward.access import Forbidden, authorize
 from dataward.api.deps import CallerDep
-from dataward.audit.events import AuditEvent, Outcome
+from dataward.audit.events import Outcome
 from dataward.audit.tags import AuditAction
 from dataward.errors import NotFound
 from dataward.policy import Action
@@ -26,18 +25,11 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     subject_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> dict[str, Any]:
-    vault, principal, request_id = caller.vault, caller.principal, caller.request_id
-    tag = AuditAction.AUDIT_READ
-    try:
-        authorize(principal, Action.AUDIT_READ, vault.policy)
-    except Forbidden as exc:
-        await vault.audit.record(
-            AuditEvent(tag, principal.client_id, Outcome.DENIED, request_id, reason=exc.detail)
-        )
-        raise
+    vault, tag = caller.vault, AuditAction.AUDIT_READ
+    await caller.require(Action.AUDIT_READ, tag)
     if subject_id is not None and not is_subject_id(subject_id):
         raise NotFound("no such subject")
-    await vault.audit.record(AuditEvent(tag, principal.client_id, Outcome.ALLOWED, request_id, subject_id))
+    await vault.audit.record(caller.event(tag, Outcome.ALLOWED, subject_id))
     entries = vault.audit.entries(after=after, limit=limit, subject_id=subject_id)
     return {
         "entries": [e.as_dict() for e in entries],

@@ -8,7 +8,6 @@ import typer
 
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.cli._common import DirOption, JsonOption, emit, err_console, open_vault, progress_bar
-from dataward.keys.rotation import count_wrapped_under, rewrap_data_keys
 
 app = typer.Typer(
     help="Rotate and retire key-encryption keys.\n\nExample: dataward keys rotate --dir ./vault",
@@ -30,9 +29,9 @@ def rotate(directory: DirOption = None, as_json: JsonOption = False) -> None:
         vault.audit.record_sync(
             AuditEvent(AuditAction.KEK_ROTATE, "cli", Outcome.ALLOWED, reason=f"{old} -> {new}")
         )
-        total = count_wrapped_under(vault.engine, exclude=new)
+        total = vault.key_store.count_wrapped_under(exclude=new)
         with progress_bar("rewrapping data keys", total, disable=as_json) as advance:
-            done = rewrap_data_keys(vault.engine, vault.keyring, progress=advance)
+            done = vault.key_store.rewrap(progress=advance)
     finally:
         vault.close()
     emit(
@@ -55,7 +54,7 @@ def retire(
     """
     vault = open_vault(directory)
     try:
-        in_use = count_wrapped_under(vault.engine, [kek_id])
+        in_use = vault.key_store.count_wrapped_under([kek_id])
         if in_use:
             err_console.print(
                 f"[red]error:[/] {in_use} data key(s) still use {kek_id}; run `dataward keys rotate`"

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from dataward.access import Forbidden, authorize
 from dataward.api.deps import Caller, CallerDep
-from dataward.audit import AuditAction, AuditEvent, Outcome
+from dataward.audit import AuditAction, Outcome
 from dataward.errors import NotFound
 from dataward.policy import Action
 from dataward.subjects.service import is_subject_id
@@ -56,21 +55,12 @@ async def withdraw_consent(subject_id: str, purpose: PurposeName, caller: Caller
 
 async def _writable(subject_id: str, caller: Caller, tag: AuditAction, purpose: str) -> str:
     """Authorise the write, check the subject exists, and audit before anything changes."""
-    vault, client_id = caller.vault, caller.principal.client_id
+    vault = caller.vault
     if not is_subject_id(subject_id):
         raise NotFound("no such subject")
-    try:
-        authorize(caller.principal, Action.WRITE, vault.policy)
-    except Forbidden as exc:
-        denied = AuditEvent(
-            tag, client_id, Outcome.DENIED, caller.request_id, subject_id, (), purpose, exc.detail
-        )
-        await vault.audit.record(denied)
-        raise
+    await caller.require(Action.WRITE, tag, subject_id, purpose)
     with vault.engine.connect() as connection:
         if not vault.subjects.exists(connection, subject_id):
             raise NotFound("no such subject")
-    await vault.audit.record(
-        AuditEvent(tag, client_id, Outcome.ALLOWED, caller.request_id, subject_id, (), purpose)
-    )
+    await vault.audit.record(caller.event(tag, Outcome.ALLOWED, subject_id, purpose=purpose))
     return subject_id

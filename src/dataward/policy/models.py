@@ -25,6 +25,7 @@ __all__ = [
     "Region",
     "Role",
     "TransferMechanism",
+    "Webhook",
 ]
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
@@ -58,6 +59,10 @@ class Action(StrEnum):
     WRITE = "write"
     READ = "read"
     AUDIT_READ = "audit.read"
+    RIGHTS_HANDLE = "rights.handle"  # receive, verify, progress, refuse and extend rights requests
+    RIGHTS_APPROVE = "rights.approve"  # approve an erasure that someone else handles
+    INCIDENTS = "incidents"  # open incidents and size them from the audit log
+    RECORDS_READ = "records.read"  # the records of processing (Art. 30)
 
 
 class TransferMechanism(StrEnum):
@@ -75,6 +80,16 @@ Art9Condition = Literal[
 ]  # fmt: skip
 
 
+DEFAULT_SECURITY_MEASURES: tuple[str, ...] = (
+    "Every field encrypted at rest (AES-256-GCM) under a per-subject key, wrapped by a key-encryption key",
+    "Erasure destroys the subject's key (crypto-shredding), which also reaches backups",
+    "Every read bound to a declared purpose, the caller's role and the subject's consent",
+    "Short-lived signed access tokens (EdDSA), client secrets hashed with Argon2",
+    "A tamper-evident, hash-chained and signed audit log of every access",
+    "TLS for every connection off the local machine",
+)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
@@ -84,6 +99,10 @@ class Controller(_Model):
     contact: Text
     dpo_contact: Text
     eu_representative: Text | None = None
+    supervisory_authority: Text = Field(
+        default="the data protection authority of your country of residence",
+        description="Where a subject may lodge a complaint (Art. 15(1)(f), 77).",
+    )
 
 
 class FieldSpec(_Model):
@@ -103,6 +122,11 @@ class FieldSpec(_Model):
 
 class Collection(_Model):
     description: Text | None = None
+    data_subjects: list[Text] = Field(
+        default_factory=lambda: ["customers"],
+        min_length=1,
+        description="Categories of data subjects the collection is about (Art. 30(1)(c)).",
+    )
     fields: dict[Name, FieldSpec] = Field(min_length=1)
 
 
@@ -114,6 +138,18 @@ class Purpose(_Model):
     retention: str
     explicit_consent: bool = False
     art9_condition: Art9Condition | None = None
+    legal_claims: bool = Field(
+        default=False,
+        description="Establishing, exercising or defending legal claims: the one use that a "
+        "restriction (Art. 18(2)) still allows.",
+    )
+    source: Text = Field(
+        default="the data subject", description="Where the data comes from (Art. 14(2)(f), 15(1)(g))."
+    )
+    automated_decision: Text | None = Field(
+        default=None,
+        description="Automated decision-making under Art. 22: the logic involved and its consequences.",
+    )
 
     @field_validator("data_use")
     @classmethod
@@ -139,11 +175,36 @@ class Purpose(_Model):
         """Processing rests on the subject's consent, so a read needs consent given and not withdrawn."""
         return self.legal_basis is LegalBasis.CONSENT
 
+    @property
+    def direct_marketing(self) -> bool:
+        """An objection to direct marketing is absolute (Art. 21(3))."""
+        return self.data_use.split(".")[0] == "marketing"
+
+    @property
+    def objectionable(self) -> bool:
+        """The subject may object (Art. 21): processing on legitimate interests or a public task,
+        and direct marketing whatever its basis."""
+        basis = self.legal_basis
+        return basis in (LegalBasis.LEGITIMATE_INTERESTS, LegalBasis.PUBLIC_TASK) or self.direct_marketing
+
+    @property
+    def keeps_after_erasure(self) -> bool:
+        """A legal obligation keeps the data it covers through an erasure (Art. 17(3)(b))."""
+        return self.legal_basis is LegalBasis.LEGAL_OBLIGATION
+
 
 class Role(_Model):
     description: Text | None = None
     actions: list[Action] = Field(min_length=1)
     purposes: list[Name] = Field(default_factory=list)
+
+
+class Webhook(_Model):
+    """Where a processor hears of rectification, erasure and restriction (Art. 19). The signing
+    secret is read from the environment variable `secret_env`, never from the policy file."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+    secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
 
 
 class Processor(_Model):
@@ -152,6 +213,7 @@ class Processor(_Model):
     transfer_mechanism: TransferMechanism | None = None
     purposes: list[Name] = Field(min_length=1)
     dpa: Text = Field(description="Reference to the signed data-processing agreement (Art. 28).")
+    webhook: Webhook | None = None
 
     @field_validator("country")
     @classmethod
@@ -178,6 +240,10 @@ class Policy(_Model):
     roles: dict[Name, Role] = Field(min_length=1)
     processors: dict[Name, Processor] = Field(default_factory=dict)
     regions: dict[Name, Region] = Field(min_length=1)
+    security_measures: list[Text] = Field(
+        default_factory=lambda: list(DEFAULT_SECURITY_MEASURES),
+        description="Technical and organisational measures (Art. 30(1)(g), 32).",
+    )
 
     _purpose_fields: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
 

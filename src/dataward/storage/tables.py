@@ -1,7 +1,10 @@
 """The tables. Personal values exist here only as ciphertext and blind-index digests.
 
-Audit rows keep no foreign key to subjects on purpose: the record of an access outlives the data
-it was about (erasure removes the data, never the evidence).
+Audit rows, rights requests and incidents keep no foreign key to subjects on purpose: the record
+of an access outlives the data it was about (erasure removes the data, never the evidence).
+
+The subjects' data keys live apart, in `keystore_metadata` (see `dataward.keys.subject_keys`): a
+copy of this database holds only ciphertext that no key opens once a subject is erased.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -29,8 +33,16 @@ __all__ = [
     "clients",
     "consent_events",
     "field_values",
+    "incidents",
+    "keystore_metadata",
     "metadata",
+    "objections",
+    "outbox",
     "records",
+    "rights_request_events",
+    "rights_requests",
+    "subject_challenges",
+    "subject_keys",
     "subjects",
 ]
 
@@ -51,9 +63,9 @@ subjects = Table(
     metadata,
     Column("id", String(_ID), primary_key=True),
     Column("region", String(_NAME), nullable=False),
-    Column("kek_id", String(_NAME), nullable=False),
-    Column("wrapped_key", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("restricted_at", DateTime(timezone=True)),  # Art. 18: kept, used only for legal claims
+    Column("erased_at", DateTime(timezone=True)),  # Art. 17: what remains, a legal obligation keeps
 )
 
 records = Table(
@@ -74,6 +86,9 @@ field_values = Table(
     Column("field", String(_NAME), primary_key=True),
     Column("ciphertext", LargeBinary, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Which of the subject's keys sealed it: 0 the data key, 1 the key of what a legal obligation
+    # keeps through an erasure (so erasure destroys key 0 and re-encrypts nothing).
+    Column("key_slot", SmallInteger, nullable=False, server_default="0"),
 )
 
 blind_indexes = Table(
@@ -97,6 +112,102 @@ consent_events = Table(
     Column("client_id", String(_NAME), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index(None, "subject_id", "purpose"),
+)
+
+# Art. 21: the subject objected to a purpose; reads for it withhold everything.
+objections = Table(
+    "objections",
+    metadata,
+    Column("subject_id", String(_ID), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True),
+    Column("purpose", String(_NAME), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("rights_request_id", String(_ID)),
+)
+
+rights_requests = Table(
+    "rights_requests",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject_id", String(_ID), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),  # self-service | team
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("handler", String(_NAME)),
+    Column("approver", String(_NAME)),
+    Column("reason", String(1000)),  # why refused or extended: never personal data
+    Column("details", Text, nullable=False, server_default="{}"),  # JSON: field names, purposes, outcome
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "subject_id"),
+    Index(None, "state", "due_at"),
+)
+
+rights_request_events = Table(
+    "rights_request_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        String(_ID),
+        ForeignKey("rights_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("state", String(32), nullable=False),
+    Column("actor", String(_NAME), nullable=False),
+    Column("reason", String(1000)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index(None, "request_id"),
+)
+
+# Notices to processors (Art. 19), delivered by signed webhooks with retries. Bodies hold ids and
+# field names, never values: a processor fetches new values through the API.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(_ID), primary_key=True),  # also the idempotency key
+    Column("processor", String(_NAME), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("rights_request_id", String(_ID)),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", String(255)),
+    Index(None, "delivered_at", "next_attempt_at"),
+    Index(None, "rights_request_id"),
+)
+
+# One-time codes by which a subject proves who they are; only a hash of the code is kept.
+subject_challenges = Table(
+    "subject_challenges",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("subject_id", String(_ID), ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("used_at", DateTime(timezone=True)),
+    Index(None, "subject_id"),
+)
+
+# The breach register (Art. 33): awareness starts the 72-hour clock.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("title", String(255), nullable=False),
+    Column("description", Text),
+    Column("aware_at", DateTime(timezone=True), nullable=False),
+    Column("client_id", String(_NAME)),
+    Column("token_id", String(_NAME)),
+    Column("window_from", DateTime(timezone=True), nullable=False),
+    Column("window_to", DateTime(timezone=True), nullable=False),
+    Column("opened_by", String(_NAME), nullable=False),
+    Column("notified_at", DateTime(timezone=True)),  # told the supervisory authority
+    Column("closed_at", DateTime(timezone=True)),
 )
 
 clients = Table(
@@ -123,9 +234,12 @@ audit_entries = Table(
     Column("purpose", String(_NAME)),
     Column("outcome", String(32), nullable=False),
     Column("reason", String(255)),
+    Column("token_id", String(_NAME)),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index(None, "subject_id"),
+    Index(None, "client_id"),
+    Index(None, "token_id"),
 )
 
 audit_checkpoints = Table(
@@ -148,4 +262,21 @@ audit_head = Table(
     Column("at", String(40), nullable=False),
     Column("kid", String(_NAME), nullable=False),
     Column("signature", String(128), nullable=False),
+)
+
+
+# -- the key store: a database of its own -----------------------------------------------------------
+
+keystore_metadata = MetaData(naming_convention=metadata.naming_convention)
+
+# Each subject's data keys, wrapped by a key-encryption key. Slot 0 seals the subject's data; slot 1,
+# made only when needed, seals what a legal obligation keeps through an erasure.
+subject_keys = Table(
+    "subject_keys",
+    keystore_metadata,
+    Column("subject_id", String(_ID), primary_key=True),
+    Column("slot", SmallInteger, primary_key=True, autoincrement=False),
+    Column("kek_id", String(_NAME), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from dataward.access import ConsentStatus, Forbidden, Withheld, authorize, decide_access, permitted_purpose
-from dataward.api.deps import Caller, CallerDep, authenticated_caller
-from dataward.audit import AuditAction, AuditEvent, Outcome
+from dataward.access import Forbidden, Withheld, decide_access, permitted_purpose, subject_refusal
+from dataward.api.deps import CallerDep, authenticated_caller
+from dataward.audit import AuditAction, Outcome
 from dataward.errors import NotFound
 from dataward.policy import Action
 from dataward.storage import read_connection
@@ -36,9 +36,9 @@ Purpose = Annotated[
 @router.post("", status_code=201, summary="Create a subject")
 async def create_subject(caller: CallerDep, body: Annotated[CreateSubject | None, Body()] = None) -> Created:
     vault = caller.vault
-    await _authorize(caller, Action.CREATE, AuditAction.SUBJECT_CREATE, None)
+    await caller.require(Action.CREATE, AuditAction.SUBJECT_CREATE)
     region = vault.subjects.check_region(body.region if body else None)
-    await vault.audit.record(_event(caller, AuditAction.SUBJECT_CREATE, Outcome.ALLOWED))
+    await vault.audit.record(caller.event(AuditAction.SUBJECT_CREATE, Outcome.ALLOWED))
     async with vault.writing() as connection:
         subject_id = vault.subjects.create(connection, region)
     return Created(id=subject_id)
@@ -53,14 +53,14 @@ async def write_collection(
 ) -> dict[str, Any]:
     vault = caller.vault
     sid = _known_id(subject_id)
-    await _authorize(caller, Action.WRITE, AuditAction.RECORD_WRITE, sid)
+    await caller.require(Action.WRITE, AuditAction.RECORD_WRITE, sid)
     checked = vault.subjects.check_collection(collection, values)
     with vault.engine.connect() as connection:
         if not vault.subjects.exists(connection, sid):
             raise NotFound("no such subject")
     # Audit first: nothing is written that the log does not already hold.
     fields = tuple(f"{collection}.{name}" for name in checked)
-    event = _event(caller, AuditAction.RECORD_WRITE, Outcome.ALLOWED, sid, fields)
+    event = caller.event(AuditAction.RECORD_WRITE, Outcome.ALLOWED, sid, fields)
     await vault.audit.record(event)
     try:
         async with vault.writing() as connection:
@@ -81,20 +81,20 @@ async def read_subject(subject_id: SubjectId, purpose: Purpose, request: Request
         permitted_purpose(caller.principal, purpose, policy)
     except Forbidden as exc:
         await vault.audit.record(
-            _event(caller, AuditAction.RECORD_READ, Outcome.DENIED, sid, (), purpose, exc.detail)
+            caller.event(AuditAction.RECORD_READ, Outcome.DENIED, sid, (), purpose, exc.detail)
         )
         raise
     with read_connection(vault.engine) as connection:
+        state = vault.subjects.state(connection, sid, purpose)
         needs_consent = policy.purposes[purpose].needs_consent
         consent = vault.consent.status(connection, sid, purpose) if needs_consent else None
-        decision = decide_access(caller.principal, purpose, policy, consent)
+        decision = decide_access(caller.principal, purpose, policy, consent, state)
         result = vault.subjects.read(connection, sid, decision.allowed)
     withheld = dict(decision.withheld)
     withheld.update(dict.fromkeys(result.integrity_failures, Withheld.INTEGRITY_ERROR))
     failed = bool(result.integrity_failures)
     await vault.audit.record(
-        _event(
-            caller, AuditAction.RECORD_READ, Outcome.FAILED if failed else Outcome.ALLOWED, sid,
+        caller.event(AuditAction.RECORD_READ, Outcome.FAILED if failed else Outcome.ALLOWED, sid,
             tuple(result.values), purpose, "integrity check failed" if failed else None,
         )
     )  # fmt: skip
@@ -117,17 +117,23 @@ async def lookup(body: LookupRequest, caller: CallerDep) -> LookupResult:
         if body.field not in policy.purpose_fields(body.purpose):
             raise Forbidden(f"purpose {body.purpose} does not cover {body.field}")
     except Forbidden as exc:
-        await vault.audit.record(
-            _event(caller, action, Outcome.DENIED, None, fields, body.purpose, exc.detail)
-        )
+        await vault.audit.record(caller.event(action, Outcome.DENIED, None, fields, body.purpose, exc.detail))
         raise
+    purpose = policy.purposes[body.purpose]
     with read_connection(vault.engine) as connection:
-        ids = vault.subjects.lookup(connection, body.field, body.value)
-        if policy.purposes[body.purpose].needs_consent:
-            # A subject who has not consented to this purpose is not found for it.
-            ids = [i for i in ids if vault.consent.status(connection, i, body.purpose) is ConsentStatus.GIVEN]
+        # A subject whose choices keep this purpose from their data is not found for it.
+        ids = [
+            i
+            for i in vault.subjects.lookup(connection, body.field, body.value)
+            if subject_refusal(
+                purpose,
+                vault.consent.status(connection, i, body.purpose) if purpose.needs_consent else None,
+                vault.subjects.state(connection, i, body.purpose),
+            )
+            is None
+        ]
     reason = f"{len(ids)} match(es)"
-    await vault.audit.record(_event(caller, action, Outcome.ALLOWED, None, fields, body.purpose, reason))
+    await vault.audit.record(caller.event(action, Outcome.ALLOWED, None, fields, body.purpose, reason))
     return LookupResult(ids=ids)
 
 
@@ -136,26 +142,3 @@ def _known_id(subject_id: str) -> str:
     if not is_subject_id(subject_id):
         raise NotFound("no such subject")
     return subject_id
-
-
-def _event(
-    caller: Caller,
-    action: AuditAction,
-    outcome: Outcome,
-    subject_id: str | None = None,
-    fields: tuple[str, ...] = (),
-    purpose: str | None = None,
-    reason: str | None = None,
-) -> AuditEvent:
-    return AuditEvent(
-        action, caller.principal.client_id, outcome, caller.request_id, subject_id, fields, purpose, reason
-    )
-
-
-async def _authorize(caller: Caller, action: Action, tag: AuditAction, sid: str | None) -> None:
-    """Refuse (and audit the refusal) unless the caller's role may perform `action`."""
-    try:
-        authorize(caller.principal, action, caller.vault.policy)
-    except Forbidden as exc:
-        await caller.vault.audit.record(_event(caller, tag, Outcome.DENIED, sid, reason=exc.detail))
-        raise

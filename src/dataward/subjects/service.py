@@ -1,9 +1,10 @@
-"""Subjects and their records: create, write, read and look up, with every value sealed under the
-subject's own data key and bound to its place.
+"""Subjects and their records: create, write, read, look up, restrict and erase, with every value
+sealed under one of the subject's own keys and bound to its place.
 
 The service neither decides access nor audits: callers ask the decision point first and record the
-audit entry (see `dataward.subjects.routes`). It only guarantees that what it stores is ciphertext
-and that what it returns opened with its own associated data.
+audit entry (see `dataward.subjects.routes`). It only guarantees that what it stores is ciphertext,
+that what it returns opened with its own associated data, and that an erased subject's data key is
+gone before its rows are (see `dataward.keys.subject_keys`).
 """
 
 from __future__ import annotations
@@ -15,35 +16,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, exists, insert, select, update
 
 from dataward.clock import Clock
-from dataward.errors import InvalidRequest, NotFound, Problem
-from dataward.keys import (
-    BlindIndex,
-    DataKey,
-    IntegrityError,
-    Keyring,
-    WrappedKey,
-    field_aad,
-    generate_data_key,
-)
+from dataward.errors import Conflict, InvalidRequest, NotFound, Problem
+from dataward.keys import BlindIndex, DataKey, IntegrityError, Keyring, field_aad
+from dataward.keys.subject_keys import KeySlot, SubjectKeys, SubjectKeyStore
 from dataward.policy import Policy
 from dataward.storage.raw import RawStatement
-from dataward.storage.tables import blind_indexes, field_values, records, subjects
+from dataward.storage.tables import (
+    blind_indexes,
+    consent_events,
+    field_values,
+    objections,
+    records,
+    subject_challenges,
+    subjects,
+)
 from dataward.subjects.values import Value, check_value, normalise_for_index
 
-__all__ = ["ReadResult", "SubjectService", "is_subject_id"]
+__all__ = ["Erasure", "ReadResult", "SubjectService", "SubjectState", "is_subject_id"]
 
 # Built once: the hot read path only binds the subject's id.
 _READ = RawStatement(
     select(
-        subjects.c.kek_id,
-        subjects.c.wrapped_key,
         records.c.id.label("record_id"),
         records.c.collection,
         field_values.c.field,
         field_values.c.ciphertext,
+        field_values.c.key_slot,
     )
     .select_from(
         subjects.outerjoin(records, records.c.subject_id == subjects.c.id).outerjoin(
@@ -52,7 +53,16 @@ _READ = RawStatement(
     )
     .where(subjects.c.id == bindparam("subject_id"))
 )
-_KEK_ID, _WRAPPED, _RECORD_ID, _COLLECTION, _FIELD, _CIPHERTEXT = range(6)
+_RECORD_ID, _COLLECTION, _FIELD, _CIPHERTEXT, _SLOT = range(5)
+_STATE = RawStatement(
+    select(
+        subjects.c.restricted_at,
+        subjects.c.erased_at,
+        exists()
+        .where(objections.c.subject_id == subjects.c.id, objections.c.purpose == bindparam("purpose"))
+        .label("objected"),
+    ).where(subjects.c.id == bindparam("subject_id"))
+)
 
 
 # A version 4 UUID in canonical form, as `str(uuid.uuid4())` writes it.
@@ -62,6 +72,28 @@ _SUBJECT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 def is_subject_id(text: str) -> bool:
     """True for a subject id in canonical form: a random (version 4) UUID."""
     return _SUBJECT_ID.fullmatch(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectState:
+    """What the subject has asked for that bears on a read under one purpose."""
+
+    restricted: bool = False  # Art. 18: only legal claims may use the data
+    erased: bool = False  # Art. 17: only what a legal obligation keeps remains
+    objected: bool = False  # Art. 21: the subject objected to this purpose
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What an erasure removed, and what a legal obligation keeps (restricted to that purpose)."""
+
+    removed: list[str]  # `collection.field` paths
+    kept: list[str]
+    kept_for: list[str]  # the purposes that keep them
+
+    @property
+    def complete(self) -> bool:
+        return not self.kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +110,21 @@ class ReadResult:
 
 
 class SubjectService:
-    def __init__(self, engine: Engine, keyring: Keyring, policy: Policy, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, key_store: SubjectKeyStore, keyring: Keyring, policy: Policy, clock: Clock
+    ) -> None:
         self.engine = engine
-        self._keyring = keyring
+        self._keys = key_store
         self._policy = policy
         self._clock = clock
         self._index = BlindIndex(keyring.blind_index_key())
+        # Fields a legal obligation keeps through an erasure: sealed under their own key (slot 1).
+        self._kept_paths = frozenset(
+            path
+            for name, purpose in policy.purposes.items()
+            if purpose.keeps_after_erasure
+            for path in policy.purpose_fields(name)
+        )
 
     def check_region(self, region: str | None) -> str:
         region = region or self._policy.default_region
@@ -94,16 +135,9 @@ class SubjectService:
     def create(self, connection: Connection, region: str | None = None) -> str:
         region = self.check_region(region)
         subject_id = str(uuid.uuid4())
-        wrapped = self._keyring.wrap(generate_data_key(), subject_id.encode())
-        connection.execute(
-            insert(subjects).values(
-                id=subject_id,
-                region=region,
-                kek_id=wrapped.kek_id,
-                wrapped_key=wrapped.blob,
-                created_at=self._clock.now(),
-            )
-        )
+        now = self._clock.now()
+        self._keys.create(subject_id, KeySlot.DATA, now)  # the key first: no subject without one
+        connection.execute(insert(subjects).values(id=subject_id, region=region, created_at=now))
         return subject_id
 
     def check_collection(self, collection: str, body: Mapping[str, Any]) -> dict[str, Value]:
@@ -133,8 +167,18 @@ class SubjectService:
         self, connection: Connection, subject_id: str, collection: str, values: Mapping[str, Value]
     ) -> None:
         """Replace the subject's `collection` record with `values` (fields not given are removed)."""
-        data_key = DataKey(self._data_key(connection, subject_id))
+        row = connection.execute(select(subjects.c.erased_at).where(subjects.c.id == subject_id)).first()
+        if row is None:
+            raise NotFound("no such subject")
+        keys = self._keys.keys(subject_id)
+        data_key = keys.open_key(KeySlot.DATA)
+        if row.erased_at is not None or data_key is None:
+            raise Conflict("the subject's data was erased; create a new subject")
         now = self._clock.now()
+        sealing = {KeySlot.DATA: data_key}
+        if any(f"{collection}.{name}" in self._kept_paths for name in values):
+            kept = keys.open_key(KeySlot.KEPT)
+            sealing[KeySlot.KEPT] = kept or self._keys.create(subject_id, KeySlot.KEPT, now)
         record_id = connection.execute(
             select(records.c.id).where(records.c.subject_id == subject_id, records.c.collection == collection)
         ).scalar()
@@ -148,31 +192,33 @@ class SubjectService:
         else:
             connection.execute(update(records).where(records.c.id == record_id).values(updated_at=now))
             connection.execute(delete(field_values).where(field_values.c.record_id == record_id))
-        connection.execute(
-            insert(field_values),
-            [
+        rows = []
+        for name, value in values.items():
+            slot = KeySlot.KEPT if f"{collection}.{name}" in self._kept_paths else KeySlot.DATA
+            key = sealing[slot]
+            aad = field_aad(subject_id, collection, name, record_id)
+            rows.append(
                 {
                     "record_id": record_id,
                     "field": name,
-                    "ciphertext": data_key.seal(
-                        json.dumps(value).encode(),
-                        field_aad(subject_id, collection, name, record_id),
-                    ),
+                    "ciphertext": key.seal(json.dumps(value).encode(), aad),
                     "updated_at": now,
+                    "key_slot": int(slot),
                 }
-                for name, value in values.items()
-            ],
-        )
+            )
+        connection.execute(insert(field_values), rows)
         self._reindex(connection, subject_id, collection, values)
 
     def read(self, connection: Connection, subject_id: str, paths: Iterable[str]) -> ReadResult:
-        """Open the subject's values at `paths`; a value that fails to open is reported, never guessed."""
+        """Open the subject's values at `paths`; a value that fails to open is reported, never guessed.
+        A value whose key was destroyed (an erasure under way) is gone, not a failure."""
         rows = _READ.all(connection, {"subject_id": subject_id})
         if not rows:
             raise NotFound("no such subject")
         wanted = set(paths)
         result = ReadResult()
-        data_key: DataKey | None = None
+        keys: SubjectKeys | None = None
+        opening: dict[int, DataKey | None] = {}
         opened: dict[str, bytes] = {}
         for row in rows:
             collection, name = row[_COLLECTION], row[_FIELD]
@@ -180,11 +226,15 @@ class SubjectService:
             if name is None or path not in wanted:
                 continue
             try:
-                if data_key is None:
-                    wrapped = WrappedKey(row[_KEK_ID], bytes(row[_WRAPPED]))
-                    data_key = DataKey(self._keyring.unwrap(wrapped, subject_id.encode()))
+                slot = row[_SLOT]
+                if slot not in opening:
+                    keys = keys or self._keys.keys(subject_id)
+                    opening[slot] = keys.open_key(slot)
+                key = opening[slot]
+                if key is None:
+                    continue
                 aad = field_aad(subject_id, collection, name, row[_RECORD_ID])
-                opened[path] = data_key.open_(bytes(row[_CIPHERTEXT]), aad)
+                opened[path] = key.open_(bytes(row[_CIPHERTEXT]), aad)
             except IntegrityError:
                 result.integrity_failures.append(path)
         if opened:  # each value is a JSON document: parse them as one array, in one call
@@ -196,6 +246,95 @@ class SubjectService:
         return (
             connection.execute(select(subjects.c.id).where(subjects.c.id == subject_id)).first() is not None
         )
+
+    def state(self, connection: Connection, subject_id: str, purpose: str | None = None) -> SubjectState:
+        """The subject's restriction, erasure and objection (to `purpose`); `NotFound` if unknown."""
+        rows = _STATE.all(connection, {"subject_id": subject_id, "purpose": purpose or ""})
+        if not rows:
+            raise NotFound("no such subject")
+        restricted_at, erased_at, objected = rows[0]
+        return SubjectState(restricted_at is not None, erased_at is not None, bool(objected))
+
+    def held(self, connection: Connection, subject_id: str) -> list[str]:
+        """The `collection.field` paths the subject has values for (names only, nothing opened)."""
+        rows = connection.execute(
+            select(records.c.collection, field_values.c.field)
+            .join(field_values, field_values.c.record_id == records.c.id)
+            .where(records.c.subject_id == subject_id)
+        )
+        return sorted(f"{r.collection}.{r.field}" for r in rows)
+
+    def restrict(self, connection: Connection, subject_id: str, *, restricted: bool) -> None:
+        """Art. 18: mark the subject's data as restricted (kept, used only for legal claims), or lift it."""
+        at = self._clock.now() if restricted else None
+        if not connection.execute(
+            update(subjects).where(subjects.c.id == subject_id).values(restricted_at=at)
+        ).rowcount:
+            raise NotFound("no such subject")
+
+    def object_to(
+        self, connection: Connection, subject_id: str, purpose: str, rights_request_id: str | None = None
+    ) -> None:
+        """Art. 21: the subject objects to `purpose`; reads for it withhold everything from now on."""
+        if not self.exists(connection, subject_id):
+            raise NotFound("no such subject")
+        gone = delete(objections).where(
+            objections.c.subject_id == subject_id, objections.c.purpose == purpose
+        )
+        connection.execute(gone)
+        connection.execute(
+            insert(objections).values(
+                subject_id=subject_id, purpose=purpose, at=self._clock.now(),
+                rights_request_id=rights_request_id,
+            )
+        )  # fmt: skip
+
+    def withdraw_objection(self, connection: Connection, subject_id: str, purpose: str) -> bool:
+        """Lift an objection (the subject withdrew it, or compelling grounds were shown)."""
+        result = connection.execute(
+            delete(objections).where(objections.c.subject_id == subject_id, objections.c.purpose == purpose)
+        )
+        return bool(result.rowcount)
+
+    def erase(self, connection: Connection, subject_id: str) -> Erasure:
+        """Art. 17: destroy the subject's data key first (every copy of the data, backups included,
+        becomes unreadable), then remove the rows and blind-index entries. What a legal obligation
+        keeps stays, under its own key, restricted to that obligation's purposes.
+
+        Safe to repeat: an erasure cut short by a crash finishes on the next call."""
+        held = self.held(connection, subject_id)
+        if not self.exists(connection, subject_id):
+            raise NotFound("no such subject")
+        kept_rows = connection.execute(
+            select(records.c.collection, field_values.c.field)
+            .join(field_values, field_values.c.record_id == records.c.id)
+            .where(records.c.subject_id == subject_id, field_values.c.key_slot == int(KeySlot.KEPT))
+        )
+        kept = sorted(f"{r.collection}.{r.field}" for r in kept_rows)
+        self._keys.destroy(subject_id, [KeySlot.DATA] if kept else list(KeySlot))
+        owned = select(records.c.id).where(records.c.subject_id == subject_id).scalar_subquery()
+        if kept:
+            connection.execute(
+                delete(field_values).where(
+                    field_values.c.record_id.in_(owned), field_values.c.key_slot != int(KeySlot.KEPT)
+                )
+            )
+            emptied = ~exists().where(field_values.c.record_id == records.c.id)
+            connection.execute(delete(records).where(records.c.subject_id == subject_id, emptied))
+            for table in (blind_indexes, consent_events, objections, subject_challenges):
+                connection.execute(delete(table).where(table.c.subject_id == subject_id))
+            connection.execute(
+                update(subjects).where(subjects.c.id == subject_id).values(erased_at=self._clock.now())
+            )
+        else:  # nothing stays: the subject row goes, and every row that hangs from it
+            connection.execute(delete(field_values).where(field_values.c.record_id.in_(owned)))
+            connection.execute(delete(subjects).where(subjects.c.id == subject_id))
+        kept_for = sorted(
+            name
+            for name, purpose in self._policy.purposes.items()
+            if purpose.keeps_after_erasure and self._policy.purpose_fields(name) & set(kept)
+        )
+        return Erasure(removed=[p for p in held if p not in kept], kept=kept, kept_for=kept_for)
 
     def lookup(self, connection: Connection, path: str, raw: Any) -> list[str]:
         """Subjects whose searchable field `path` equals `raw` after the field type's normalisation."""
@@ -214,14 +353,6 @@ class SubjectService:
             )
         )
         return sorted(r.subject_id for r in rows)
-
-    def _data_key(self, connection: Connection, subject_id: str) -> bytes:
-        row = connection.execute(
-            select(subjects.c.kek_id, subjects.c.wrapped_key).where(subjects.c.id == subject_id)
-        ).first()
-        if row is None:
-            raise NotFound("no such subject")
-        return self._keyring.unwrap(WrappedKey(row.kek_id, row.wrapped_key), subject_id.encode())
 
     def _reindex(
         self, connection: Connection, subject_id: str, collection: str, values: Mapping[str, Value]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from dataward.keys.rotation import count_wrapped_under, rewrap_data_keys
 from dataward.services import Vault
 from dataward.storage import read_connection, write_transaction
 from dataward.storage.tables import field_values
@@ -30,11 +29,11 @@ def test_rotate_rewrap_retire_and_everything_still_reads(vault: Vault) -> None:
 
     new = vault.keyring.rotate()
     seen: list[int] = []
-    assert rewrap_data_keys(vault.engine, vault.keyring, batch=3, progress=seen.append) == 7
+    assert vault.key_store.rewrap(batch=3, progress=seen.append) == 7
     assert seen == [3, 3, 1]
-    assert count_wrapped_under(vault.engine, [old]) == 0
-    assert count_wrapped_under(vault.engine, [new]) == 7
-    assert rewrap_data_keys(vault.engine, vault.keyring) == 0  # nothing left to do
+    assert vault.key_store.count_wrapped_under([old]) == 0
+    assert vault.key_store.count_wrapped_under([new]) == 7
+    assert vault.key_store.rewrap() == 0  # nothing left to do
     assert _ciphertexts(vault) == sealed_before  # the data was not re-encrypted
 
     vault.keyring.retire(old)

@@ -28,9 +28,7 @@ def _count(engine: Engine, table: Table) -> int:
 
 def _add_subject_with_record(connection: Connection, n: int) -> None:
     subject_id = f"subject-{n}"
-    connection.execute(
-        insert(subjects).values(id=subject_id, region="eu", kek_id="k", wrapped_key=b"w", created_at=NOW)
-    )
+    connection.execute(insert(subjects).values(id=subject_id, region="eu", created_at=NOW))
     connection.execute(
         insert(records).values(
             id=f"record-{n}", subject_id=subject_id, collection="profile", created_at=NOW, updated_at=NOW

@@ -1,0 +1,182 @@
+"""The key store: each subject's data keys, wrapped, in a database apart from the data.
+
+Crypto-shredding works only if the key dies everywhere the ciphertext lives. Kept beside the data,
+a wrapped key would live on in every backup of the data, and the key-encryption key that opens it
+is still there. Kept here, destroying it makes every copy of the data unreadable for that subject.
+
+On SQLite the store is a file of its own (`keystore.db`, mode 0600) with `secure_delete` on, and
+its write-ahead log is truncated after a key is destroyed, so the key's bytes do not linger in
+free pages. On PostgreSQL, point `DATAWARD_KEYSTORE_URL` at a database that is backed up apart
+from the data (by default the store shares the data's database, and its backups).
+
+Slots: slot 0 seals the subject's data; slot 1 seals what a legal obligation keeps through an
+erasure. Erasure destroys slot 0 and re-encrypts nothing; the retention sweep destroys slot 1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import make_url
+
+from dataward.keys.envelope import DataKey, generate_data_key
+from dataward.keys.keyring import Keyring, WrappedKey
+from dataward.storage.engine import create_database_engine, write_transaction
+from dataward.storage.tables import keystore_metadata, subject_keys
+
+__all__ = ["KeySlot", "SubjectKeyStore", "SubjectKeys"]
+
+
+class KeySlot(IntEnum):
+    DATA = 0
+    KEPT = 1  # what a legal obligation keeps through an erasure
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectKeys:
+    """A subject's wrapped keys, opened only when a value needs one."""
+
+    subject_id: str
+    wrapped: dict[int, WrappedKey]
+    _keyring: Keyring
+
+    def has(self, slot: KeySlot) -> bool:
+        return slot in self.wrapped
+
+    def open_key(self, slot: int) -> DataKey | None:
+        """The data key in `slot`, or None when it was destroyed (or never made)."""
+        wrapped = self.wrapped.get(slot)
+        if wrapped is None:
+            return None
+        return DataKey(self._keyring.unwrap(wrapped, _context(self.subject_id, slot)))
+
+
+class SubjectKeyStore:
+    def __init__(self, engine: Engine, keyring: Keyring) -> None:
+        self.engine = engine
+        self._keyring = keyring
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    @classmethod
+    def open(cls, url: str, keyring: Keyring, *, engine: Engine | None = None) -> SubjectKeyStore:
+        """The store at `url` (its table made if missing); `engine` reuses the data's engine when
+        both live in one database."""
+        if engine is None:
+            _private_sqlite_file(url)
+            engine = create_database_engine(url)
+        keystore_metadata.create_all(engine)
+        return cls(engine, keyring)
+
+    def create(self, subject_id: str, slot: KeySlot, now: datetime) -> DataKey:
+        """Make, wrap and store a new key in `slot`; return it ready to seal."""
+        key = generate_data_key()
+        wrapped = self._keyring.wrap(key, _context(subject_id, slot))
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                insert(subject_keys).values(
+                    subject_id=subject_id, slot=int(slot), kek_id=wrapped.kek_id,
+                    wrapped_key=wrapped.blob, created_at=now,
+                )
+            )  # fmt: skip
+        return DataKey(key)
+
+    def keys(self, subject_id: str) -> SubjectKeys:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(subject_keys.c.slot, subject_keys.c.kek_id, subject_keys.c.wrapped_key).where(
+                    subject_keys.c.subject_id == subject_id
+                )
+            ).all()
+        wrapped = {row.slot: WrappedKey(row.kek_id, bytes(row.wrapped_key)) for row in rows}
+        return SubjectKeys(subject_id, wrapped, self._keyring)
+
+    def destroy(self, subject_id: str, slots: Iterable[KeySlot] = tuple(KeySlot)) -> int:
+        """Destroy the subject's keys in `slots`, durably; return how many there were."""
+        with write_transaction(self.engine) as connection:
+            gone = connection.execute(
+                delete(subject_keys).where(
+                    subject_keys.c.subject_id == subject_id,
+                    subject_keys.c.slot.in_([int(s) for s in slots]),
+                )
+            ).rowcount
+        if self._sqlite:  # fold the log into the file, where secure_delete has zeroed the key
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(gone)
+
+    # -- rotation: rewrap, never re-encrypt ---------------------------------------------------------
+
+    def count_wrapped_under(self, kek_ids: list[str] | None = None, *, exclude: str | None = None) -> int:
+        query = select(func.count()).select_from(subject_keys)
+        if kek_ids is not None:
+            query = query.where(subject_keys.c.kek_id.in_(kek_ids))
+        if exclude is not None:
+            query = query.where(subject_keys.c.kek_id != exclude)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def rewrap(self, *, batch: int = 500, progress: Callable[[int], None] | None = None) -> int:
+        """Rewrap every key not yet under the active KEK, online; return how many were rewrapped.
+
+        A row is updated only if it still holds the wrapping read, so a key destroyed meanwhile
+        stays destroyed."""
+        active = self._keyring.active_kek_id
+        done, after = 0, ("", -1)
+        while True:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(subject_keys)
+                    .where(subject_keys.c.kek_id != active, _after(after))
+                    .order_by(subject_keys.c.subject_id, subject_keys.c.slot)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return done
+            with write_transaction(self.engine) as connection:
+                for row in rows:
+                    context = _context(row.subject_id, row.slot)
+                    key = self._keyring.unwrap(WrappedKey(row.kek_id, bytes(row.wrapped_key)), context)
+                    fresh = self._keyring.wrap(key, context)
+                    connection.execute(
+                        update(subject_keys)
+                        .where(
+                            subject_keys.c.subject_id == row.subject_id,
+                            subject_keys.c.slot == row.slot,
+                            subject_keys.c.wrapped_key == row.wrapped_key,
+                        )
+                        .values(kek_id=fresh.kek_id, wrapped_key=fresh.blob)
+                    )
+            done += len(rows)
+            after = (rows[-1].subject_id, rows[-1].slot)
+            if progress is not None:
+                progress(len(rows))
+
+
+def _after(position: tuple[str, int]) -> ColumnElement[bool]:
+    subject_id, slot = position
+    return or_(
+        subject_keys.c.subject_id > subject_id,
+        and_(subject_keys.c.subject_id == subject_id, subject_keys.c.slot > slot),
+    )
+
+
+def _context(subject_id: str, slot: int) -> bytes:
+    """What a wrapped key is bound to: its subject and slot (a key moved to another row fails)."""
+    return f"{subject_id}\x00{slot}".encode()
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create an SQLite key store file as 0600 before SQLite opens it with the default mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
