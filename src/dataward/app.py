@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,8 +14,13 @@ from dataward import __version__
 from dataward.api.middleware import SecurityMiddleware
 from dataward.api.problems import install_problem_handlers
 from dataward.audit.routes import router as audit_router
+from dataward.background import run_background
 from dataward.consent.routes import router as consent_router
 from dataward.identity.routes import router as identity_router
+from dataward.identity.subject_routes import router as me_router
+from dataward.incidents.routes import router as incidents_router
+from dataward.policy.routes import router as policy_router
+from dataward.rights.routes import router as rights_router
 from dataward.services import Vault
 from dataward.subjects.routes import router as subjects_router
 
@@ -27,11 +33,20 @@ tamper-evident audit log. Errors are RFC 9457 problem+json.
 """
 
 
-def create_app(vault: Vault, *, access_log: bool = True) -> FastAPI:
+def create_app(vault: Vault, *, access_log: bool = True, background: bool = False) -> FastAPI:
+    """The HTTP app; with `background`, it also delivers notices and sweeps retention while it serves."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        vault.close()
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_background(vault, stop)) if background else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            vault.close()
 
     app = FastAPI(
         title="Dataward",
@@ -44,8 +59,11 @@ def create_app(vault: Vault, *, access_log: bool = True) -> FastAPI:
     )
     app.state.vault = vault
     install_problem_handlers(app)
-    for router in (identity_router, subjects_router, consent_router, audit_router):
+    for router in (identity_router, subjects_router, consent_router, audit_router, policy_router):
         app.include_router(router)
+    app.include_router(incidents_router)
+    app.include_router(rights_router)
+    app.include_router(me_router)
     _document_security(app)
     app.add_middleware(
         SecurityMiddleware, max_body_bytes=vault.settings.max_body_bytes, access_log=access_log

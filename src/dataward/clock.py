@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "FrozenClock", "SystemClock"]
+__all__ = ["Clock", "FrozenClock", "SystemClock", "as_utc"]
 
 
 class Clock(Protocol):
@@ -42,3 +42,8 @@ class FrozenClock:
 
     def advance(self, seconds: float) -> None:
         self.at += seconds
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored time as timezone-aware UTC: SQLite hands back naive datetimes, PostgreSQL aware ones."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

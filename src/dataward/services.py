@@ -13,9 +13,14 @@ from dataward.audit import AuditLog
 from dataward.clock import Clock, SystemClock
 from dataward.consent import ConsentLedger
 from dataward.identity import ClientRegistry, TokenIssuer, TokenVerifier
-from dataward.keys import Keyring, LocalKeyring
+from dataward.identity.challenges import SubjectChallenges
+from dataward.identity.notifiers import Notifier, QueuedNotifier, notifier_from_settings
+from dataward.identity.oidc import OidcVerifier
+from dataward.keys import Keyring, KeyringError, LocalKeyring
 from dataward.keys.subject_keys import SubjectKeyStore
 from dataward.policy import Policy, load_policy
+from dataward.rights.outbox import Outbox
+from dataward.rights.requests import RightsService
 from dataward.settings import Settings
 from dataward.storage import create_database_engine, write_transaction
 from dataward.subjects import SubjectService
@@ -37,6 +42,11 @@ class Vault:
     clients: ClientRegistry
     issuer: TokenIssuer
     verifier: TokenVerifier
+    notifier: Notifier
+    challenges: SubjectChallenges
+    oidc: OidcVerifier | None  # None: no OpenID Connect provider is configured
+    outbox: Outbox
+    rights: RightsService
 
     @classmethod
     def build(
@@ -47,13 +57,21 @@ class Vault:
         keyring: Keyring | None = None,
         clock: Clock | None = None,
         password_hasher: PasswordHasher | None = None,
+        notifier: Notifier | None = None,
     ) -> Vault:
+        """`notifier`, when given, sends one-time codes as it is (tests pass a `MemoryNotifier`);
+        otherwise the one the settings name sends them from a worker thread."""
         policy = policy or load_policy(settings.policy_path)
         keyring = keyring or LocalKeyring.open(settings.keyring_path)
         clock = clock or SystemClock()
         engine = create_database_engine(settings.database_url)
         shared = settings.key_store_url == settings.database_url
+        if shared and engine.dialect.name == "sqlite":
+            raise KeyringError("on SQLite the key store needs a file of its own (DATAWARD_KEYSTORE_URL)")
         key_store = SubjectKeyStore.open(settings.key_store_url, keyring, engine=engine if shared else None)
+        subject_service = SubjectService(engine, key_store, keyring, policy, clock)
+        notifier = notifier or QueuedNotifier(notifier_from_settings(settings, clock))
+        outbox = Outbox(engine, policy, clock)
         return cls(
             settings=settings,
             policy=policy,
@@ -68,11 +86,24 @@ class Vault:
                 batch_max=settings.audit_batch_max,
                 checkpoint_every=settings.audit_checkpoint_every,
             ),
-            subjects=SubjectService(engine, key_store, keyring, policy, clock),
+            subjects=subject_service,
             consent=ConsentLedger(policy, clock),
             clients=ClientRegistry(engine, clock, password_hasher),
             issuer=TokenIssuer(keyring, settings, clock),
             verifier=TokenVerifier(keyring, settings, clock),
+            notifier=notifier,
+            challenges=SubjectChallenges(
+                subject_service,
+                keyring,
+                policy,
+                notifier,
+                clock,
+                ttl_seconds=settings.challenge_ttl_seconds,
+                max_attempts=settings.challenge_max_attempts,
+            ),
+            oidc=OidcVerifier(settings.oidc, policy, clock) if settings.oidc else None,
+            outbox=outbox,
+            rights=RightsService(subject_service, outbox, policy, clock),
         )
 
     @asynccontextmanager
@@ -85,5 +116,8 @@ class Vault:
 
     def close(self) -> None:
         self.audit.close()
+        if isinstance(self.notifier, QueuedNotifier):
+            self.notifier.close()
+        self.outbox.close()
         self.engine.dispose()
         self.key_store.engine.dispose()

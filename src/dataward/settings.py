@@ -87,6 +87,8 @@ class Settings:
     max_body_bytes: int = 1_048_576
     audit_batch_max: int = 512
     audit_checkpoint_every: int = 1_000
+    outbox_interval_seconds: float = 5.0  # how often due notices to processors are sent
+    retention_interval_seconds: float = 3_600.0  # how often `dataward serve` sweeps retention
     notifier: str = "console"  # one of NOTIFIERS
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None

@@ -3,6 +3,10 @@
 One dependency resolves all three: each extra dependency costs the hot read path about as much as
 the whole access decision. Every dependency is `async def`, because FastAPI runs a plain `def`
 dependency in a worker thread.
+
+Two kinds of bearer tokens, never interchangeable: a client's (`CallerDep`, authorised by its role
+through the policy) and a data subject's (`SubjectCallerDep`, for `/v1/me` only, reaching nothing
+but the subject's own data). Each dependency refuses the other kind with 403.
 """
 
 from __future__ import annotations
@@ -15,10 +19,21 @@ from fastapi import Depends, Request
 from dataward.access import Forbidden, authorize
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.identity import InvalidToken, Principal
+from dataward.identity.tokens import SELF_SERVICE
 from dataward.policy import Action, Role
 from dataward.services import Vault
 
-__all__ = ["Caller", "CallerDep", "RequestId", "VaultDep", "authenticated_caller", "get_vault"]
+__all__ = [
+    "Caller",
+    "CallerDep",
+    "RequestId",
+    "SubjectCaller",
+    "SubjectCallerDep",
+    "VaultDep",
+    "authenticated_caller",
+    "authenticated_subject",
+    "get_vault",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +81,60 @@ async def request_id(request: Request) -> str:
     return value
 
 
-async def authenticated_caller(request: Request) -> Caller:
-    """The caller behind the `Authorization: Bearer` header. Tokens are never read from the URL."""
+@dataclass(frozen=True, slots=True)
+class SubjectCaller:
+    """A data subject acting on their own data through `/v1/me`, with a token from `/v1/me/token`."""
+
+    vault: Vault
+    subject_id: str
+    token_id: str
+    request_id: str
+
+    def event(
+        self,
+        action: AuditAction,
+        outcome: Outcome,
+        fields: tuple[str, ...] = (),
+        purpose: str | None = None,
+        reason: str | None = None,
+    ) -> AuditEvent:
+        """An audit event done by the subject (client id `self-service`) on their own data."""
+        return AuditEvent(
+            action, SELF_SERVICE, outcome, self.request_id, self.subject_id, fields, purpose, reason,
+            self.token_id,
+        )  # fmt: skip
+
+
+def _bearer_principal(request: Request, vault: Vault) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("send an access token as `Authorization: Bearer <token>`")
+    return vault.verifier.verify(token.strip())
+
+
+async def authenticated_caller(request: Request) -> Caller:
+    """The client behind the `Authorization: Bearer` header. Tokens are never read from the URL.
+    A data subject's token is refused (403), whatever the policy's roles are called."""
     vault: Vault = request.app.state.vault
-    return Caller(vault, vault.verifier.verify(token.strip()), request.scope["state"]["request_id"])
+    principal = _bearer_principal(request, vault)
+    if principal.subject_id is not None:
+        raise Forbidden("a data subject's token reaches only /v1/me")
+    return Caller(vault, principal, request.scope["state"]["request_id"])
+
+
+async def authenticated_subject(request: Request) -> SubjectCaller:
+    """The data subject behind the `Authorization: Bearer` header; a client's token is refused (403)."""
+    vault: Vault = request.app.state.vault
+    principal = _bearer_principal(request, vault)
+    if principal.subject_id is None:
+        raise Forbidden("this route takes a data subject's token, from /v1/me/token")
+    return SubjectCaller(
+        vault, principal.subject_id, principal.token_id, request.scope["state"]["request_id"]
+    )
 
 
 VaultDep = Annotated[Vault, Depends(get_vault)]
 RequestId = Annotated[str, Depends(request_id)]
 CallerDep = Annotated[Caller, Depends(authenticated_caller)]
+SubjectCallerDep = Annotated[SubjectCaller, Depends(authenticated_subject)]

@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 
 from dataward import __version__
-from dataward.cli import audit, clients, init, keys, policy, serve
+from dataward.cli import audit, clients, incidents, init, keys, policy, retention, ropa, serve
 from dataward.cli._common import err_console
 from dataward.errors import DatawardError
 
@@ -22,10 +22,13 @@ app = typer.Typer(
 )
 app.command("init")(init.init)
 app.command("serve")(serve.serve)
+app.command("ropa")(ropa.ropa)
 app.add_typer(policy.app, name="policy")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(retention.app, name="retention")
 
 
 def _version(value: bool) -> None:

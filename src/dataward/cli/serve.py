@@ -44,7 +44,7 @@ def serve(
     _configure_logging()
     vault = open_vault(directory)
     migrate(vault.engine)
-    app = create_app(vault, access_log=access_log)
+    app = create_app(vault, access_log=access_log, background=True)
     run_server(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
 
 

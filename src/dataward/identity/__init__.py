@@ -1,4 +1,5 @@
-"""Identity: registered clients, OAuth 2.0 client-credentials tokens, and the JWKS that verifies them."""
+"""Identity: registered clients, OAuth 2.0 client-credentials tokens, the JWKS that verifies them, and
+how a data subject signs in (one-time codes in `challenges`, OpenID Connect in `oidc`, `/v1/me`)."""
 
 from dataward.identity.clients import ClientRecord, ClientRegistry, NewClient
 from dataward.identity.errors import AuthenticationFailed, InvalidClient, InvalidToken, OAuthError

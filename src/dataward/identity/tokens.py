@@ -3,6 +3,10 @@
 Verification checks the signature against our own keys only, the algorithm (EdDSA, nothing else:
 `none` and HMAC tricks are refused), expiry, not-before, issuer and audience. A verified token is
 cached until it expires, so a busy client pays for signature verification once per token.
+
+A data subject's token (`issue_subject`) is the same kind of JWT with role `subject`, a `subject`
+claim, no purposes and a shorter life. It reaches only the subject's own data under `/v1/me`: the
+client routes refuse any principal with a `subject_id` (see `dataward.api.deps`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,19 @@ from dataward.identity.errors import InvalidToken
 from dataward.keys import Keyring
 from dataward.settings import Settings
 
-__all__ = ["ALGORITHM", "IssuedToken", "Principal", "TokenIssuer", "TokenVerifier"]
+__all__ = [
+    "ALGORITHM",
+    "SELF_SERVICE",
+    "SUBJECT_ROLE",
+    "IssuedToken",
+    "Principal",
+    "TokenIssuer",
+    "TokenVerifier",
+]
 
 ALGORITHM = "EdDSA"
+SUBJECT_ROLE = "subject"  # the role of a data subject's token; never a role of the policy
+SELF_SERVICE = "self-service"  # the client id of a data subject's token, and of /v1/me in the audit log
 _TYP = "at+jwt"
 _MAX_TOKEN_BYTES = 4096
 _REQUIRED = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "role", "purposes")
@@ -30,13 +44,15 @@ _REQUIRED = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "role", "purposes"
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a client, acting in a role, for some purposes, until `expires_at`."""
+    """Who is calling: a client, acting in a role, for some purposes, until `expires_at`; or a data
+    subject (`subject_id` set, role `subject`, no purposes) acting on their own data."""
 
     client_id: str
     role: str
     purposes: frozenset[str]
     token_id: str
     expires_at: float
+    subject_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +95,27 @@ class TokenIssuer:
         key = self._keyring.token_signing_key()
         token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": _TYP})
         return IssuedToken(access_token=token, expires_in=ttl, scope=claims["scope"])  # type: ignore[arg-type]
+
+    def issue_subject(self, subject_id: str) -> IssuedToken:
+        """A short-lived token for a data subject who proved who they are: their own data, nothing else."""
+        now = int(self._clock.timestamp())
+        ttl = self._settings.subject_token_ttl_seconds
+        claims = {
+            "iss": self._settings.issuer,
+            "aud": self._settings.audience,
+            "sub": subject_id,
+            "subject": subject_id,
+            "client_id": SELF_SERVICE,
+            "role": SUBJECT_ROLE,
+            "purposes": [],
+            "jti": secrets.token_urlsafe(16),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+        }
+        key = self._keyring.token_signing_key()
+        token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": _TYP})
+        return IssuedToken(access_token=token, expires_in=ttl, scope="")
 
 
 class TokenVerifier:
@@ -136,12 +173,19 @@ class TokenVerifier:
         purposes = claims["purposes"]
         if not isinstance(purposes, list) or not all(isinstance(p, str) for p in purposes):
             raise InvalidToken("the access token is not valid")
+        subject = claims.get("subject")
+        if (subject is not None or claims["role"] == SUBJECT_ROLE) and not (
+            isinstance(subject, str) and subject == claims["sub"] and claims["role"] == SUBJECT_ROLE
+            and not purposes
+        ):  # fmt: skip
+            raise InvalidToken("the access token is not valid")  # half a subject token is no token
         return Principal(
-            client_id=str(claims["sub"]),
+            client_id=SELF_SERVICE if subject is not None else str(claims["sub"]),
             role=str(claims["role"]),
             purposes=frozenset(purposes),
             token_id=str(claims["jti"]),
             expires_at=float(claims["exp"]),
+            subject_id=subject,
         )
 
     def _key(self, header: dict[str, Any]) -> Ed25519PublicKey:

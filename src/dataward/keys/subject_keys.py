@@ -4,10 +4,12 @@ Crypto-shredding works only if the key dies everywhere the ciphertext lives. Kep
 a wrapped key would live on in every backup of the data, and the key-encryption key that opens it
 is still there. Kept here, destroying it makes every copy of the data unreadable for that subject.
 
-On SQLite the store is a file of its own (`keystore.db`, mode 0600) with `secure_delete` on, and
-its write-ahead log is truncated after a key is destroyed, so the key's bytes do not linger in
-free pages. On PostgreSQL, point `DATAWARD_KEYSTORE_URL` at a database that is backed up apart
-from the data (by default the store shares the data's database, and its backups).
+On SQLite the store is a file of its own (`keystore.db`, mode 0600) with `secure_delete` on and a
+rollback journal rather than a write-ahead log: a destroyed key's page is overwritten in the file
+when the deletion commits, where a WAL would keep the old page in its frames until a checkpoint
+that any open reader can hold off. On PostgreSQL, point `DATAWARD_KEYSTORE_URL` at a database that
+is backed up apart from the data (by default the store shares the data's database, and its
+backups). Keys are few and small and change rarely, so the store's write speed does not matter.
 
 Slots: slot 0 seals the subject's data; slot 1 seals what a legal obligation keeps through an
 erasure. Erasure destroys slot 0 and re-encrypts nothing; the retention sweep destroys slot 1.
@@ -61,7 +63,6 @@ class SubjectKeyStore:
     def __init__(self, engine: Engine, keyring: Keyring) -> None:
         self.engine = engine
         self._keyring = keyring
-        self._sqlite = engine.dialect.name == "sqlite"
 
     @classmethod
     def open(cls, url: str, keyring: Keyring, *, engine: Engine | None = None) -> SubjectKeyStore:
@@ -69,7 +70,7 @@ class SubjectKeyStore:
         both live in one database."""
         if engine is None:
             _private_sqlite_file(url)
-            engine = create_database_engine(url)
+            engine = create_database_engine(url, sqlite_journal="DELETE")
         keystore_metadata.create_all(engine)
         return cls(engine, keyring)
 
@@ -105,9 +106,6 @@ class SubjectKeyStore:
                     subject_keys.c.slot.in_([int(s) for s in slots]),
                 )
             ).rowcount
-        if self._sqlite:  # fold the log into the file, where secure_delete has zeroed the key
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return int(gone)
 
     # -- rotation: rewrap, never re-encrypt ---------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -25,8 +26,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def create_database_engine(url: str, **kwargs: Any) -> Engine:
+def create_database_engine(url: str, *, sqlite_journal: str = "WAL", **kwargs: Any) -> Engine:
     """An engine that never puts statement parameters (which may be personal data) into errors.
+    `sqlite_journal` is SQLite's journal mode (the key store uses DELETE, see `subject_keys`).
 
     No engine-level event listeners: with one, SQLAlchemy dispatches events on every statement,
     which costs the hot read path more than its query.
@@ -34,7 +36,7 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True, **kwargs)
-        event.listen(engine.pool, "connect", _sqlite_pragmas)
+        event.listen(engine.pool, "connect", partial(_sqlite_pragmas, journal=sqlite_journal))
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
@@ -69,9 +71,9 @@ def take_write_lock(connection: Connection, name: str) -> None:
         connection.execute(text("select pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, journal: str) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA journal_mode={journal}")
     cursor.execute("PRAGMA synchronous=FULL")  # a commit is durable when it returns
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages

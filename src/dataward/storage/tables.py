@@ -89,6 +89,7 @@ field_values = Table(
     # Which of the subject's keys sealed it: 0 the data key, 1 the key of what a legal obligation
     # keeps through an erasure (so erasure destroys key 0 and re-encrypts nothing).
     Column("key_slot", SmallInteger, nullable=False, server_default="0"),
+    Index(None, "field", "key_slot", "updated_at"),  # retention sweeps: what is past its time
 )
 
 blind_indexes = Table(
@@ -238,8 +239,8 @@ audit_entries = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index(None, "subject_id"),
-    Index(None, "client_id"),
-    Index(None, "token_id"),
+    Index(None, "client_id", "at"),  # breach sizing: what one client touched in a window
+    Index(None, "token_id", "at"),
 )
 
 audit_checkpoints = Table(

@@ -167,7 +167,9 @@ class SubjectService:
         self, connection: Connection, subject_id: str, collection: str, values: Mapping[str, Value]
     ) -> None:
         """Replace the subject's `collection` record with `values` (fields not given are removed)."""
-        row = connection.execute(select(subjects.c.erased_at).where(subjects.c.id == subject_id)).first()
+        row = connection.execute(  # locked: a write never overtakes an erasure (PostgreSQL)
+            select(subjects.c.erased_at).where(subjects.c.id == subject_id).with_for_update()
+        ).first()
         if row is None:
             raise NotFound("no such subject")
         keys = self._keys.keys(subject_id)
@@ -296,15 +298,21 @@ class SubjectService:
         )
         return bool(result.rowcount)
 
+    def mark_erased(self, connection: Connection, subject_id: str) -> None:
+        """From now on the subject reads as erased (see `erase`), before anything is destroyed."""
+        marked = update(subjects).where(subjects.c.id == subject_id, subjects.c.erased_at.is_(None))
+        connection.execute(marked.values(erased_at=self._clock.now()))
+
     def erase(self, connection: Connection, subject_id: str) -> Erasure:
         """Art. 17: destroy the subject's data key first (every copy of the data, backups included,
         becomes unreadable), then remove the rows and blind-index entries. What a legal obligation
         keeps stays, under its own key, restricted to that obligation's purposes.
 
         Safe to repeat: an erasure cut short by a crash finishes on the next call."""
-        held = self.held(connection, subject_id)
-        if not self.exists(connection, subject_id):
+        locked = select(subjects.c.id).where(subjects.c.id == subject_id).with_for_update()
+        if connection.execute(locked).first() is None:
             raise NotFound("no such subject")
+        held = self.held(connection, subject_id)
         kept_rows = connection.execute(
             select(records.c.collection, field_values.c.field)
             .join(field_values, field_values.c.record_id == records.c.id)
@@ -323,9 +331,7 @@ class SubjectService:
             connection.execute(delete(records).where(records.c.subject_id == subject_id, emptied))
             for table in (blind_indexes, consent_events, objections, subject_challenges):
                 connection.execute(delete(table).where(table.c.subject_id == subject_id))
-            connection.execute(
-                update(subjects).where(subjects.c.id == subject_id).values(erased_at=self._clock.now())
-            )
+            self.mark_erased(connection, subject_id)
         else:  # nothing stays: the subject row goes, and every row that hangs from it
             connection.execute(delete(field_values).where(field_values.c.record_id.in_(owned)))
             connection.execute(delete(subjects).where(subjects.c.id == subject_id))

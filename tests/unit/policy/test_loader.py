@@ -26,14 +26,24 @@ def test_the_example_declares_the_collections_purposes_roles_and_transfers(polic
         "billing": LegalBasis.CONTRACT,
         "marketing": LegalBasis.CONSENT,
         "support": LegalBasis.LEGITIMATE_INTERESTS,
+        "invoicing": LegalBasis.LEGAL_OBLIGATION,  # keeps name and country through an erasure
+        "disputes": LegalBasis.LEGITIMATE_INTERESTS,  # legal claims: what a restriction allows
         "care": LegalBasis.CONSENT,
     }
+    assert policy.purposes["invoicing"].keeps_after_erasure and policy.purposes["disputes"].legal_claims
     assert policy.purpose_fields("marketing") == {"profile.email", "profile.full_name"}
     assert policy.purpose_fields("support") == {f"profile.{f}" for f in profile}  # profile.* expanded
     assert policy.purpose_fields("care") == {"health.allergies", "profile.full_name"}
-    assert {"signup", "billing-service", "newsletter", "support-agent", "care-team", "auditor"} <= set(
-        policy.roles
-    )
+    roles = {
+        "signup",
+        "billing-service",
+        "newsletter",
+        "support-agent",
+        "care-team",
+        "auditor",
+        "privacy-team",
+    }
+    assert roles | {"privacy-lead", "accounting", "legal"} <= set(policy.roles)
     third_country = [p for p in policy.processors.values() if p.transfer_mechanism == "scc"]
     assert third_country, "a processor in a third country, under standard contractual clauses"
     assert policy.default_region in policy.regions

@@ -143,11 +143,16 @@ def upgrade() -> None:
 
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("token_id", sa.String(length=64), nullable=True))
-        batch_op.create_index(batch_op.f("ix_audit_entries_client_id"), ["client_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_entries_token_id"), ["token_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_entries_client_id_at"), ["client_id", "at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_entries_token_id_at"), ["token_id", "at"], unique=False)
 
     with op.batch_alter_table("field_values", schema=None) as batch_op:
         batch_op.add_column(sa.Column("key_slot", sa.SmallInteger(), server_default="0", nullable=False))
+        batch_op.create_index(
+            batch_op.f("ix_field_values_field_key_slot_updated_at"),
+            ["field", "key_slot", "updated_at"],
+            unique=False,
+        )
 
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("restricted_at", sa.DateTime(timezone=True), nullable=True))
@@ -164,11 +169,12 @@ def downgrade() -> None:
         batch_op.drop_column("restricted_at")
 
     with op.batch_alter_table("field_values", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_field_values_field_key_slot_updated_at"))
         batch_op.drop_column("key_slot")
 
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_entries_token_id"))
-        batch_op.drop_index(batch_op.f("ix_audit_entries_client_id"))
+        batch_op.drop_index(batch_op.f("ix_audit_entries_token_id_at"))
+        batch_op.drop_index(batch_op.f("ix_audit_entries_client_id_at"))
         batch_op.drop_column("token_id")
 
     with op.batch_alter_table("subject_challenges", schema=None) as batch_op:

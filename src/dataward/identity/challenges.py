@@ -1,0 +1,197 @@
+"""One-time codes by which a data subject proves they hold a contact the vault has for them.
+
+`start` finds the subject through a searchable e-mail or phone field (its blind index), stores a
+keyed HMAC of a random code bound to the challenge's id (never the code), and sends the code to the
+value the subject gave, which matched their stored contact. When no single live subject matches,
+or the subject already has too many recent challenges, `start` answers exactly as it does for a
+match, with a random id that is not stored and nothing sent: the answer never tells who is in the
+vault. `verify` compares in constant time; every failure counts an attempt; past the limit, past the
+expiry or once used, a challenge is dead; and every failure raises one `SubjectNotVerified`.
+
+The code key is derived from the keyring's blind-index key under a label of its own (HKDF), so a
+code's hash and a blind-index digest can never be confused, and the keyring needs no new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from dataward.clock import Clock
+from dataward.errors import InvalidRequest, Problem
+from dataward.identity.errors import NotificationFailed, SubjectNotVerified
+from dataward.identity.notifiers import Channel, Notifier, Recipient
+from dataward.keys import Keyring
+from dataward.policy import FieldType, Policy
+from dataward.storage.tables import subject_challenges, subjects
+from dataward.subjects.service import SubjectService, is_subject_id
+from dataward.subjects.values import check_value
+
+__all__ = ["CODE_DIGITS", "ChallengeStarted", "SubjectChallenges", "challenge_key", "match_subject"]
+
+log = structlog.get_logger(__name__)
+
+CODE_DIGITS = 8
+MAX_RECENT_CHALLENGES = 3  # per subject and challenge lifetime: bounds guesses and unwanted mail
+_CHANNELS: dict[FieldType, Channel] = {FieldType.EMAIL: "email", FieldType.PHONE: "phone"}
+_KEY_LABEL = b"dataward subject challenge code v1"
+
+
+def challenge_key(keyring: Keyring) -> bytes:
+    """The key of the codes' HMACs: derived from the blind-index key, under a label of its own."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_LABEL)
+    return hkdf.derive(keyring.blind_index_key())
+
+
+def match_subject(subjects_: SubjectService, connection: Connection, path: str, value: object) -> str | None:
+    """The one subject, not erased, whose searchable field `path` equals `value`; None when there
+    is none or more than one. `InvalidRequest` for a field that is not searchable or a bad value."""
+    ids = subjects_.lookup(connection, path, value)
+    if len(ids) != 1:
+        return None
+    row = connection.execute(select(subjects.c.erased_at).where(subjects.c.id == ids[0])).first()
+    return ids[0] if row is not None and row.erased_at is None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeStarted:
+    """What `start` did. Only `challenge_id` and `expires_in` may be shown to the caller; the rest
+    is for the audit log."""
+
+    challenge_id: str
+    expires_in: int
+    subject_id: str | None  # None: nothing matched (or the subject had too many challenges)
+    note: str  # why, for the audit log: never the value or the code
+
+
+class SubjectChallenges:
+    def __init__(
+        self,
+        subjects_: SubjectService,
+        keyring: Keyring,
+        policy: Policy,
+        notifier: Notifier,
+        clock: Clock,
+        *,
+        ttl_seconds: int = 600,
+        max_attempts: int = 5,
+    ) -> None:
+        self._subjects = subjects_
+        self._policy = policy
+        self._notifier = notifier
+        self._clock = clock
+        self._key = challenge_key(keyring)
+        self.ttl_seconds = ttl_seconds
+        self.max_attempts = max_attempts
+
+    def channel(self, path: str) -> Channel:
+        """How a code reaches the holder of field `path`; `InvalidRequest` unless it is a searchable
+        e-mail or phone field."""
+        spec = self._policy.field(path)
+        channel = _CHANNELS.get(spec.type) if spec is not None and spec.searchable else None
+        if channel is None:
+            problem = Problem("field", f"{path} is not a searchable e-mail or phone field")
+            raise InvalidRequest("a code cannot be sent through that field", [problem])
+        return channel
+
+    def start(self, connection: Connection, field_path: str, value: object) -> ChallengeStarted:
+        """Begin a challenge for the subject whose `field_path` is `value`, in a write transaction.
+
+        The answer has the same shape whether anyone matched or not. `InvalidRequest` only for what
+        the request itself gets wrong (a field that cannot carry a code, a malformed value)."""
+        channel = self.channel(field_path)
+        spec = self._policy.field(field_path)
+        checked = check_value(spec, value, "value") if spec is not None else None
+        subject_id = match_subject(self._subjects, connection, field_path, value)
+        # Much the same work on every path (a code, its HMAC, a fresh id, the same queries), so the
+        # time taken says little about a match; sending happens elsewhere (see QueuedNotifier).
+        challenge_id, code = str(uuid.uuid4()), _new_code()
+        code_hash = self._digest(challenge_id, code)
+        now = self._clock.now()
+        window = now - timedelta(seconds=self.ttl_seconds)
+        owned = subject_challenges.c.subject_id == (subject_id or challenge_id)
+        connection.execute(delete(subject_challenges).where(owned, subject_challenges.c.created_at <= window))
+        recent = select(func.count()).select_from(subject_challenges).where(owned)
+        too_many = (connection.execute(recent).scalar() or 0) >= MAX_RECENT_CHALLENGES
+        if subject_id is None or not isinstance(checked, str):
+            return ChallengeStarted(challenge_id, self.ttl_seconds, None, "no single subject matches")
+        if too_many:
+            return ChallengeStarted(challenge_id, self.ttl_seconds, subject_id, "too many recent challenges")
+        connection.execute(
+            insert(subject_challenges).values(
+                id=challenge_id,
+                subject_id=subject_id,
+                code_hash=code_hash,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self.ttl_seconds),
+                attempts=0,
+            )
+        )
+        try:
+            self._notifier.send(Recipient(channel, checked), code, self.ttl_seconds)
+        except NotificationFailed as exc:
+            # Not raised: an error only a match can cause would tell who is in the vault.
+            log.warning("challenge.not_sent", challenge_id=challenge_id, error=exc.detail)
+            return ChallengeStarted(challenge_id, self.ttl_seconds, subject_id, "the code could not be sent")
+        return ChallengeStarted(challenge_id, self.ttl_seconds, subject_id, "code sent")
+
+    def verify(self, connection: Connection, challenge_id: str, code: str) -> str:
+        """The subject id, if `code` answers the live challenge `challenge_id`; it is then used up.
+
+        Raises `SubjectNotVerified` for every failure. A wrong code counts an attempt on
+        `connection`: commit it even when this raises, or the attempt is not counted."""
+        code_hash = self._digest(challenge_id, code)  # before any branch: the same work for all
+        row = None
+        if is_subject_id(challenge_id):  # our ids are random UUIDs: anything else names nothing
+            row = connection.execute(
+                select(subject_challenges).where(subject_challenges.c.id == challenge_id).with_for_update()
+            ).first()
+        if row is None:
+            raise SubjectNotVerified("unknown challenge")
+        subject_id: str = row.subject_id
+        now = self._clock.now()
+        if row.used_at is not None:
+            raise SubjectNotVerified("the code was used already", subject_id)
+        if _aware(row.expires_at) <= now:
+            raise SubjectNotVerified("the code has expired", subject_id)
+        if row.attempts >= self.max_attempts:
+            raise SubjectNotVerified("too many attempts", subject_id)
+        erased = connection.execute(select(subjects.c.erased_at).where(subjects.c.id == subject_id)).scalar()
+        if erased is not None:
+            raise SubjectNotVerified("the subject is erased", subject_id)
+        if not hmac.compare_digest(code_hash, bytes(row.code_hash)):
+            connection.execute(
+                update(subject_challenges)
+                .where(subject_challenges.c.id == challenge_id)
+                .values(attempts=subject_challenges.c.attempts + 1)
+            )
+            raise SubjectNotVerified("wrong code", subject_id)
+        # Used up, with every other live challenge of the subject: one proof, one token.
+        connection.execute(
+            update(subject_challenges)
+            .where(subject_challenges.c.subject_id == subject_id, subject_challenges.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return subject_id
+
+    def _digest(self, challenge_id: str, code: str) -> bytes:
+        message = f"{challenge_id}\x00{code}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,80 @@
+"""What the subject receives: the Art. 15 access report and the Art. 20 export.
+
+The report holds the subject's data and everything Art. 15(1) asks for, derived from the policy
+(`dataward.policy.disclosure`). The export is the data the subject provided, as JSON and as one CSV
+file per collection, in one ZIP. Both open the subject's values directly: a subject's own access is
+not processing that a restriction or an objection stops.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from dataward.consent import ConsentLedger
+from dataward.policy import Policy
+from dataward.policy.disclosure import subject_information
+from dataward.subjects import SubjectService
+
+__all__ = ["access_report", "portability_export"]
+
+
+def access_report(
+    connection: Connection,
+    subject_id: str,
+    *,
+    subjects: SubjectService,
+    consent: ConsentLedger,
+    policy: Policy,
+    now: datetime,
+) -> dict[str, Any]:
+    held = subjects.held(connection, subject_id)
+    result = subjects.read(connection, subject_id, held)
+    state = subjects.state(connection, subject_id)
+    return {
+        "subject_id": subject_id,
+        "generated_at": now.isoformat(),
+        "data": result.nested(),
+        "withheld": [{"field": path, "reason": "integrity_error"} for path in result.integrity_failures],
+        "restricted": state.restricted,
+        "consent": [
+            {
+                "purpose": e.purpose,
+                "event": e.event.value,
+                "at": e.at.isoformat(),
+                "notice_version": e.notice_version,
+            }
+            for e in consent.history(connection, subject_id)
+        ],
+        "information": subject_information(policy, held),
+    }
+
+
+def portability_export(report: dict[str, Any]) -> bytes:
+    """A ZIP of `data.json` (every collection) and `<collection>.csv` (a header row and one row)."""
+    data: dict[str, dict[str, Any]] = report["data"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        document = {"subject_id": report["subject_id"], "exported_at": report["generated_at"], "data": data}
+        archive.writestr("data.json", json.dumps(document, indent=2, ensure_ascii=False))
+        for collection, values in sorted(data.items()):
+            text = io.StringIO()
+            writer = csv.writer(text)
+            names = sorted(values)
+            writer.writerow(names)
+            writer.writerow([_cell(values[name]) for name in names])
+            archive.writestr(f"{collection}.csv", text.getvalue())
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula is quoted with a leading '."""
+    if not isinstance(value, str):
+        return json.dumps(value)
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

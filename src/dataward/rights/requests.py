@@ -1,0 +1,420 @@
+"""Rights requests (Art. 12, 15-21) as tracked work: who asked for what, when it is due, what was
+done, and who approved it.
+
+A request moves through states; every move is kept in `rights_request_events` and, by the routes,
+in the audit log. The answer is due one month from receipt (Art. 12(3)), extendable by at most two
+further months, and only before the first month has run out. An erasure needs an approver who is
+not the request's handler (separation of duties). A request that changed data completes only when
+every processor that uses the data acknowledged the notice (Art. 19); until then it is `notifying`.
+
+An approved erasure is made in two transactions. The first marks the request `erasing` and the
+subject erased, so from then on every purpose but a keeping obligation is refused; the second
+destroys the key and removes the rows. Cut short between the two, it is finished by approving
+again, and nothing in between reads as if the erasure had not been approved.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from dataward.clock import Clock, as_utc
+from dataward.errors import Conflict, InvalidRequest, NotFound, Problem
+from dataward.policy import Policy
+from dataward.rights.errors import SameHandler
+from dataward.rights.outbox import Outbox
+from dataward.rights.webhooks import EventKind
+from dataward.storage.tables import rights_request_events, rights_requests
+from dataward.subjects import SubjectService
+
+__all__ = ["Channel", "RequestKind", "RequestState", "RightsRequest", "RightsService", "add_months"]
+
+
+class RequestKind(StrEnum):
+    ACCESS = "access"  # Art. 15
+    PORTABILITY = "portability"  # Art. 20
+    RECTIFICATION = "rectification"  # Art. 16
+    ERASURE = "erasure"  # Art. 17
+    RESTRICTION = "restriction"  # Art. 18
+    OBJECTION = "objection"  # Art. 21
+
+
+class RequestState(StrEnum):
+    RECEIVED = "received"
+    VERIFIED = "verified"  # the requester is the subject
+    IN_PROGRESS = "in_progress"
+    EXTENDED = "extended"  # in progress, with a later due date and a reason
+    AWAITING_APPROVAL = "awaiting_approval"  # an erasure waits for a second person
+    ERASING = "erasing"  # approved: the subject reads as erased; key and rows are being destroyed
+    NOTIFYING = "notifying"  # done here; processors have not all acknowledged
+    COMPLETED = "completed"
+    REFUSED = "refused"
+
+    @property
+    def open(self) -> bool:
+        return self not in (RequestState.COMPLETED, RequestState.REFUSED)
+
+
+class Channel(StrEnum):
+    SELF_SERVICE = "self_service"  # the subject, signed in: identity verified by their token
+    TEAM = "team"  # the privacy team, on the subject's behalf
+
+
+S = RequestState
+# Where each state may go by a person's hand (execution and settling move on by themselves).
+_MOVES: dict[RequestState, frozenset[RequestState]] = {
+    S.RECEIVED: frozenset({S.VERIFIED, S.REFUSED}),
+    S.VERIFIED: frozenset({S.IN_PROGRESS, S.REFUSED}),
+    S.IN_PROGRESS: frozenset({S.EXTENDED, S.REFUSED}),
+    S.EXTENDED: frozenset({S.EXTENDED, S.REFUSED}),  # a one-month extension can grow to two
+    S.AWAITING_APPROVAL: frozenset({S.REFUSED}),
+}
+_WORKABLE = frozenset({S.VERIFIED, S.IN_PROGRESS, S.EXTENDED})
+_MAX_EXTENSION_MONTHS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RightsRequest:
+    id: str
+    kind: RequestKind
+    subject_id: str
+    state: RequestState
+    channel: Channel
+    received_at: datetime
+    due_at: datetime
+    handler: str | None
+    approver: str | None
+    reason: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def overdue(self, now: datetime) -> bool:
+        return self.state.open and now > self.due_at
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "subject_id": self.subject_id,
+            "state": self.state.value,
+            "channel": self.channel.value,
+            "received_at": self.received_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "overdue": self.overdue(now),
+            "handler": self.handler,
+            "approver": self.approver,
+            "reason": self.reason,
+            "details": self.details,
+        }
+
+
+class RightsService:
+    """Requests and what they do. Methods take the caller's connection: the routes audit first,
+    then change state inside one transaction (notices to processors included)."""
+
+    def __init__(self, subjects: SubjectService, outbox: Outbox, policy: Policy, clock: Clock) -> None:
+        self._subjects = subjects
+        self._outbox = outbox
+        self._policy = policy
+        self._clock = clock
+
+    # -- opening and reading -------------------------------------------------------------------
+
+    def check_details(self, kind: RequestKind, details: dict[str, Any]) -> dict[str, Any]:
+        """The details a kind takes, checked: objections name purposes one may object to,
+        rectifications name the fields that changed. Never values."""
+        if kind is RequestKind.OBJECTION:
+            purposes = details.get("purposes")
+            if not isinstance(purposes, list) or not purposes:
+                raise InvalidRequest("an objection names purposes", [Problem("details.purposes", "required")])
+            problems = [
+                Problem(f"details.purposes[{i}]", f"{p!s:.64} is not a purpose one can object to")
+                for i, p in enumerate(purposes)
+                if not (
+                    isinstance(p, str)
+                    and p in self._policy.purposes
+                    and self._policy.purposes[p].objectionable
+                )
+            ]
+            if problems:
+                raise InvalidRequest("the objection is not valid", problems)
+            return {"purposes": sorted(set(purposes))}
+        if kind is RequestKind.RECTIFICATION:
+            fields = details.get("fields", [])
+            known = set(self._policy.field_paths())
+            if not isinstance(fields, list) or any(f not in known for f in fields):
+                raise InvalidRequest(
+                    "a rectification names fields as collection.field",
+                    [Problem("details.fields", "unknown field")],
+                )
+            return {"fields": sorted(set(fields))}
+        return {}
+
+    def open(
+        self,
+        connection: Connection,
+        kind: RequestKind,
+        subject_id: str,
+        channel: Channel,
+        actor: str,
+        details: dict[str, Any] | None = None,
+        received_at: datetime | None = None,
+    ) -> RightsRequest:
+        """Receive a request. A self-service request arrives verified (the subject signed in).
+        `received_at` is when it reached the controller, if earlier than now (a letter, say): the
+        month runs from then."""
+        if not self._subjects.exists(connection, subject_id):
+            raise NotFound("no such subject")
+        checked = self.check_details(kind, details or {})
+        now = self._clock.now()
+        if received_at is not None:
+            if received_at > now:
+                raise InvalidRequest(
+                    "a request cannot arrive in the future", [Problem("received_at", "later than now")]
+                )
+            now = received_at
+        state = RequestState.VERIFIED if channel is Channel.SELF_SERVICE else RequestState.RECEIVED
+        request = RightsRequest(
+            id=str(uuid.uuid4()), kind=kind, subject_id=subject_id, state=state, channel=channel,
+            received_at=now, due_at=add_months(now, 1),
+            handler=actor if channel is Channel.TEAM else None, approver=None, reason=None, details=checked,
+        )  # fmt: skip
+        now = self._clock.now()
+        connection.execute(
+            insert(rights_requests).values(
+                id=request.id, kind=kind.value, subject_id=subject_id, state=state.value,
+                channel=channel.value, received_at=now, due_at=request.due_at, handler=request.handler,
+                details=json.dumps(checked), updated_at=now,
+            )
+        )  # fmt: skip
+        self._log(connection, request.id, state, actor, None)
+        return request
+
+    def get(self, connection: Connection, request_id: str) -> RightsRequest:
+        row = connection.execute(select(rights_requests).where(rights_requests.c.id == request_id)).first()
+        if row is None:
+            raise NotFound("no such rights request")
+        return _request(row)
+
+    def find(
+        self,
+        connection: Connection,
+        *,
+        open_only: bool = False,
+        overdue: bool = False,
+        kind: RequestKind | None = None,
+        subject_id: str | None = None,
+        limit: int = 100,
+    ) -> list[RightsRequest]:
+        """Requests, soonest due first; `overdue` keeps the open ones past their due date."""
+        query = select(rights_requests).order_by(rights_requests.c.due_at, rights_requests.c.id).limit(limit)
+        if open_only or overdue:
+            closed = [RequestState.COMPLETED.value, RequestState.REFUSED.value]
+            query = query.where(rights_requests.c.state.not_in(closed))
+        if overdue:
+            query = query.where(rights_requests.c.due_at < self._clock.now())
+        if kind is not None:
+            query = query.where(rights_requests.c.kind == kind.value)
+        if subject_id is not None:
+            query = query.where(rights_requests.c.subject_id == subject_id)
+        return [_request(row) for row in connection.execute(query)]
+
+    def history(self, connection: Connection, request_id: str) -> list[dict[str, Any]]:
+        rows = connection.execute(
+            select(rights_request_events)
+            .where(rights_request_events.c.request_id == request_id)
+            .order_by(rights_request_events.c.id)
+        )
+        return [
+            {"state": r.state, "actor": r.actor, "reason": r.reason, "at": as_utc(r.at).isoformat()}
+            for r in rows
+        ]
+
+    def recipients(self, request_id: str) -> dict[str, str]:
+        """processor -> delivered | pending | failed, for the notices this request sent."""
+        return self._outbox.status(request_id)
+
+    # -- moving on -----------------------------------------------------------------------------
+
+    def check_move(self, request: RightsRequest, to: RequestState) -> None:
+        """`Conflict` unless a person may move `request` to `to` now (checked before auditing)."""
+        if to not in _MOVES.get(request.state, frozenset()):
+            raise Conflict(f"a request that is {request.state.value} cannot become {to.value}")
+        if to is RequestState.EXTENDED and request.overdue(self._clock.now()):
+            raise Conflict("the due date has passed: an extension must be decided within it")
+
+    def move(
+        self,
+        connection: Connection,
+        request: RightsRequest,
+        to: RequestState,
+        actor: str,
+        reason: str | None = None,
+        *,
+        months: int = 0,
+    ) -> RightsRequest:
+        """Verify, start, extend (by `months`, with a reason) or refuse (with a reason)."""
+        self.check_move(request, to)
+        if to in (RequestState.EXTENDED, RequestState.REFUSED) and not reason:
+            raise InvalidRequest(f"say why the request is {to.value}", [Problem("reason", "required")])
+        due = request.due_at
+        if to is RequestState.EXTENDED:
+            due = add_months(request.due_at, months)
+            latest = add_months(request.received_at, 1 + _MAX_EXTENSION_MONTHS)
+            if not 1 <= months <= _MAX_EXTENSION_MONTHS or due > latest:
+                raise InvalidRequest(
+                    "a request can be extended by at most two further months",
+                    [Problem("months", f"at most {_MAX_EXTENSION_MONTHS} months in all")],
+                )
+        return self._set(connection, request, to, actor, reason, due_at=due)
+
+    def check_work(self, request: RightsRequest, *, approving: bool = False) -> None:
+        """`Conflict` unless the request can be carried out (or, `approving`, approved) now."""
+        if approving:
+            approvable = (RequestState.AWAITING_APPROVAL, RequestState.ERASING)
+            if request.kind is not RequestKind.ERASURE or request.state not in approvable:
+                raise Conflict("only an erasure awaiting approval can be approved")
+        elif request.state not in _WORKABLE:
+            raise Conflict(f"a request that is {request.state.value} cannot be carried out")
+
+    def check_approver(self, connection: Connection, request: RightsRequest, actor: str) -> None:
+        """Separation of duties: nobody who handled the request, or asked for it, approves it."""
+        involved = {h["actor"] for h in self.history(connection, request.id)} | {request.handler}
+        if request.state is RequestState.ERASING:  # finishing: the approver, or another outsider
+            involved.discard(request.approver)
+        if actor in involved:
+            raise SameHandler("an erasure needs an approver who has not handled the request")
+
+    def approve(self, connection: Connection, request: RightsRequest, actor: str) -> RightsRequest:
+        """Approve an erasure: the subject reads as erased from now on (see the module docstring);
+        `carry_out` then destroys the key and the rows."""
+        self.check_work(request, approving=True)
+        self.check_approver(connection, request, actor)
+        if request.state is RequestState.ERASING:
+            return request
+        self._subjects.mark_erased(connection, request.subject_id)
+        return self._set(connection, request, RequestState.ERASING, actor, None, approver=True)
+
+    def carry_out(self, connection: Connection, request: RightsRequest, actor: str) -> RightsRequest:
+        """Do what the request asks. An erasure first waits for an approver (`approve`); once
+        approved, this erases. Data changes send notices to processors; the request then completes
+        when they all acknowledged."""
+        sid = request.subject_id
+        details = dict(request.details)
+        notices: tuple[EventKind, list[str]] | None = None
+        if request.kind is RequestKind.ERASURE and request.state is RequestState.ERASING:
+            held = self._subjects.held(connection, sid)
+            erasure = self._subjects.erase(connection, sid)
+            details.update(removed=erasure.removed, kept=erasure.kept, kept_for=erasure.kept_for)
+            notices = (EventKind.ERASURE, held)  # processors keep nothing: the obligation is ours
+        else:
+            self.check_work(request)
+            if request.kind is RequestKind.ERASURE:
+                return self._set(connection, request, RequestState.AWAITING_APPROVAL, actor, None)
+            if request.kind is RequestKind.RESTRICTION:
+                self._subjects.restrict(connection, sid, restricted=True)
+                notices = (EventKind.RESTRICTION, self._subjects.held(connection, sid))
+            elif request.kind is RequestKind.OBJECTION:
+                for purpose in details["purposes"]:
+                    self._subjects.object_to(connection, sid, purpose, request.id)
+            elif request.kind is RequestKind.RECTIFICATION:
+                fields = details.get("fields") or self._subjects.held(connection, sid)
+                notices = (EventKind.RECTIFICATION, fields)
+        sent = self._outbox.enqueue(connection, notices[0], sid, notices[1], request.id) if notices else []
+        details["notices"] = len(sent)
+        to = RequestState.NOTIFYING if sent else RequestState.COMPLETED
+        return self._set(connection, request, to, actor, None, details=details)
+
+    def check_report(self, request: RightsRequest, kind: RequestKind) -> None:
+        """`Conflict` unless `request` is a verified request of `kind` (reports are for the subject)."""
+        if request.kind is not kind:
+            raise Conflict(f"this is {request.kind.value} request, not {kind.value}")
+        if request.state in (RequestState.RECEIVED, RequestState.REFUSED):
+            raise Conflict(
+                f"a request that is {request.state.value} has no report: verify the requester first"
+            )
+
+    def settle(self, connection: Connection, request: RightsRequest) -> RightsRequest:
+        """Complete a `notifying` request once every processor acknowledged its notice."""
+        if request.state is not RequestState.NOTIFYING:
+            return request
+        status = self.recipients(request.id)
+        if any(state != "delivered" for state in status.values()):
+            return request
+        return self._set(
+            connection, request, RequestState.COMPLETED, "outbox", "every processor acknowledged"
+        )
+
+    def settle_all(self, connection: Connection) -> int:
+        """Settle every notifying request; return how many completed."""
+        rows = connection.execute(
+            select(rights_requests).where(rights_requests.c.state == RequestState.NOTIFYING.value)
+        )
+        waiting = [_request(row) for row in rows]
+        return sum(self.settle(connection, r).state is RequestState.COMPLETED for r in waiting)
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def _set(
+        self,
+        connection: Connection,
+        request: RightsRequest,
+        to: RequestState,
+        actor: str,
+        reason: str | None,
+        *,
+        due_at: datetime | None = None,
+        details: dict[str, Any] | None = None,
+        approver: bool = False,
+    ) -> RightsRequest:
+        """Move `request` to `to` if nobody moved it meanwhile (`Conflict` otherwise)."""
+        values: dict[str, Any] = {"state": to.value, "updated_at": self._clock.now()}
+        if reason is not None:
+            values["reason"] = reason
+        if due_at is not None:
+            values["due_at"] = due_at
+        if details is not None:
+            values["details"] = json.dumps(details)
+        if approver:
+            values["approver"] = actor
+        changed = connection.execute(
+            update(rights_requests)
+            .where(rights_requests.c.id == request.id, rights_requests.c.state == request.state.value)
+            .values(values)
+        ).rowcount
+        if not changed:
+            raise Conflict("the request changed meanwhile; read it again")
+        self._log(connection, request.id, to, actor, reason)
+        return self.get(connection, request.id)
+
+    def _log(
+        self, connection: Connection, request_id: str, state: RequestState, actor: str, reason: str | None
+    ) -> None:
+        connection.execute(
+            insert(rights_request_events).values(
+                request_id=request_id, state=state.value, actor=actor, reason=reason, at=self._clock.now()
+            )
+        )
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day `months` later, or the month's last day when it has no such day (a period of
+    months ends so under Regulation 1182/71, which Art. 12(3)'s "one month" follows)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _request(row: Row[Any]) -> RightsRequest:
+    return RightsRequest(
+        id=row.id, kind=RequestKind(row.kind), subject_id=row.subject_id, state=RequestState(row.state),
+        channel=Channel(row.channel), received_at=as_utc(row.received_at), due_at=as_utc(row.due_at),
+        handler=row.handler, approver=row.approver, reason=row.reason, details=json.loads(row.details),
+    )  # fmt: skip
