@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from dataward.app import create_app
 from dataward.clock import FrozenClock
+from dataward.identity.notifiers import MemoryNotifier
 from dataward.keys import LocalKeyring
 from dataward.policy import Policy, load_policy
 from dataward.services import Vault
@@ -111,14 +112,25 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def vault(database_url: str, tmp_path: Path, policy: Policy, clock: FrozenClock) -> Iterator[Vault]:
-    """A vault on each backend, with a key file in `tmp_path` and the example policy."""
+def sent() -> MemoryNotifier:
+    """Where the vault's one-time codes land in tests."""
+    return MemoryNotifier()
+
+
+@pytest.fixture
+def vault(
+    database_url: str, tmp_path: Path, policy: Policy, clock: FrozenClock, sent: MemoryNotifier
+) -> Iterator[Vault]:
+    """A vault on each backend, with a key file in `tmp_path`, the example policy, and one-time
+    codes kept in `sent`."""
     settings = Settings(home=tmp_path, database_url=database_url)
     keyring = LocalKeyring.generate(settings.keyring_path)
     engine = create_database_engine(database_url)
     migrate(engine)
     engine.dispose()
-    built = Vault.build(settings, policy=policy, keyring=keyring, clock=clock, password_hasher=FAST_HASHER)
+    built = Vault.build(
+        settings, policy=policy, keyring=keyring, clock=clock, password_hasher=FAST_HASHER, notifier=sent
+    )
     yield built
     built.close()
 

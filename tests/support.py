@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from dataward.identity import NewClient
+from dataward.identity.notifiers import MemoryNotifier
 from dataward.services import Vault
 
 __all__ = ["FAST_HASHER", "ApiClient", "Ran", "run_dataward"]
@@ -49,6 +50,20 @@ class ApiClient:
 
     def auth(self, role: str, scope: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, scope)}"}
+
+    def subject_auth(self, email: str) -> dict[str, str]:
+        """Sign in as the subject with this e-mail, by one-time code (the vault's notifier must be a
+        `MemoryNotifier`, as in the `vault` fixture), and return the Authorization header."""
+        started = self.http.post("/v1/me/challenges", json={"field": "profile.email", "value": email})
+        assert started.status_code == 202, started.text
+        notifier = self.vault.notifier
+        assert isinstance(notifier, MemoryNotifier)
+        code = notifier.sent[-1].code
+        answer = self.http.post(
+            "/v1/me/token", json={"challenge_id": started.json()["challenge_id"], "code": code}
+        )
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
     def new_subject(self, profile: Mapping[str, object] | None = None) -> str:
         headers = self.auth("signup")

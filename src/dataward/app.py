@@ -20,6 +20,7 @@ from dataward.identity.routes import router as identity_router
 from dataward.identity.subject_routes import router as me_router
 from dataward.incidents.routes import router as incidents_router
 from dataward.policy.routes import router as policy_router
+from dataward.rights.me_routes import router as my_rights_router
 from dataward.rights.routes import router as rights_router
 from dataward.services import Vault
 from dataward.subjects.routes import router as subjects_router
@@ -59,11 +60,12 @@ def create_app(vault: Vault, *, access_log: bool = True, background: bool = Fals
     )
     app.state.vault = vault
     install_problem_handlers(app)
-    for router in (identity_router, subjects_router, consent_router, audit_router, policy_router):
+    routers = (
+        identity_router, me_router, subjects_router, consent_router, audit_router, policy_router,
+        rights_router, my_rights_router, incidents_router,
+    )  # fmt: skip
+    for router in routers:
         app.include_router(router)
-    app.include_router(incidents_router)
-    app.include_router(rights_router)
-    app.include_router(me_router)
     _document_security(app)
     app.add_middleware(
         SecurityMiddleware, max_body_bytes=vault.settings.max_body_bytes, access_log=access_log

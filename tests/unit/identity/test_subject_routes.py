@@ -23,38 +23,14 @@ from dataward.identity.challenges import CODE_DIGITS
 from dataward.identity.notifiers import MemoryNotifier
 from dataward.identity.tokens import SELF_SERVICE, SUBJECT_ROLE
 from dataward.keys import LocalKeyring
-from dataward.policy import Policy
 from dataward.services import Vault
 from dataward.settings import Settings
-from dataward.storage import create_database_engine, migrate
 from dataward.storage.tables import audit_entries
-from support import FAST_HASHER, ApiClient
+from support import ApiClient
 
 ADA = {"email": "Ada@Example.com", "full_name": "Ada Lovelace", "country": "gb"}
 GRACE = {"email": "grace@example.org", "full_name": "Grace Hopper"}
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def sent() -> MemoryNotifier:
-    return MemoryNotifier()
-
-
-@pytest.fixture
-def vault(
-    database_url: str, tmp_path: Path, policy: Policy, clock: FrozenClock, sent: MemoryNotifier
-) -> Iterator[Vault]:
-    """The conftest's vault, with one-time codes landing in `sent`."""
-    settings = Settings(home=tmp_path, database_url=database_url)
-    keyring = LocalKeyring.generate(settings.keyring_path)
-    engine = create_database_engine(database_url)
-    migrate(engine)
-    engine.dispose()
-    built = Vault.build(
-        settings, policy=policy, keyring=keyring, clock=clock, password_hasher=FAST_HASHER, notifier=sent
-    )
-    yield built
-    built.close()
 
 
 @pytest.fixture
