@@ -61,7 +61,8 @@ def create_app(vault: Vault, *, access_log: bool = True, background: bool = Fals
     app.state.vault = vault
     install_problem_handlers(app)
     routers = (
-        identity_router, me_router, subjects_router, consent_router, audit_router, policy_router,
+        # consents before subjects: POST /v1/subjects/{id}/consents is not a collection
+        identity_router, me_router, consent_router, subjects_router, audit_router, policy_router,
         rights_router, my_rights_router, incidents_router,
     )  # fmt: skip
     for router in routers:

@@ -122,6 +122,10 @@ class FieldSpec(_Model):
 
 class Collection(_Model):
     description: Text | None = None
+    multiple: bool = Field(
+        default=False,
+        description="Many records per subject (orders, invoices, messages); else one (a profile).",
+    )
     data_subjects: list[Text] = Field(
         default_factory=lambda: ["customers"],
         min_length=1,

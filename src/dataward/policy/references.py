@@ -9,12 +9,25 @@ from dataward.policy.models import LegalBasis, Policy
 
 __all__ = ["check_references"]
 
+_RESERVED_COLLECTIONS = frozenset({"consents", "lookup", "report", "export", "requests", "objections"})
+
 
 def check_references(policy: Policy) -> list[Problem]:
     problems: list[Problem] = []
     problems += _purpose_problems(policy)
     problems += _name_problems(policy)
     problems += _processor_problems(policy)
+    for name, collection in policy.collections.items():
+        if name in _RESERVED_COLLECTIONS:
+            problems.append(
+                Problem(f"collections.{name}", f"{name} is a reserved name (it is a path of the API)")
+            )
+        for field_name, spec in collection.fields.items():
+            if collection.multiple and spec.searchable:
+                at = f"collections.{name}.fields.{field_name}.searchable"
+                problems.append(
+                    Problem(at, "a collection with many records per subject has no searchable fields")
+                )
     defaults = [name for name, region in policy.regions.items() if region.default]
     if len(defaults) != 1:
         problems.append(Problem("regions", f"exactly one region must be default, found {len(defaults)}"))

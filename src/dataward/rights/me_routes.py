@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from dataward.api.deps import SubjectCaller, SubjectCallerDep
 from dataward.audit import AuditAction, Outcome
+from dataward.errors import InvalidRequest, NotFound
 from dataward.identity.tokens import SELF_SERVICE
 from dataward.rights.report import access_report, portability_export
 from dataward.rights.report_html import render_access_report
@@ -69,15 +70,42 @@ async def rectify(
     values: Annotated[dict[str, Any], Body(description="Field name -> corrected value.")],
     me: SubjectCallerDep,
 ) -> dict[str, Any]:
+    return await _rectify(me, collection, values, None)
+
+
+@router.patch("/{collection}/{record_id}", summary="Correct one record of a collection with many")
+async def rectify_record(
+    collection: CollectionName,
+    record_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+    values: Annotated[dict[str, Any], Body(description="Field name -> corrected value.")],
+    me: SubjectCallerDep,
+) -> dict[str, Any]:
+    return await _rectify(me, collection, values, record_id)
+
+
+async def _rectify(
+    me: SubjectCaller, collection: str, values: dict[str, Any], record_id: str | None
+) -> dict[str, Any]:
     vault = me.vault
     checked = vault.subjects.check_collection(collection, values)  # names every wrong field
+    if vault.policy.collections[collection].multiple != (record_id is not None):
+        raise InvalidRequest(
+            f"name the record to correct as /v1/me/{collection}/{{record_id}}"
+            if record_id is None
+            else f"{collection} holds one record: PATCH /v1/me/{collection}"
+        )
     fields = [f"{collection}.{name}" for name in checked]
     with read_connection(vault.engine) as connection:
         held = [p for p in vault.subjects.held(connection, me.subject_id) if p.startswith(f"{collection}.")]
-        current = vault.subjects.read(connection, me.subject_id, held).nested().get(collection, {})
+        result = vault.subjects.read(connection, me.subject_id, held)
+    current = (
+        result.many.get(collection, {}).get(record_id, {}) if record_id else result.values_of(collection)
+    )
+    if record_id is not None and not current:
+        raise NotFound("no such record")
     await _audit_open(me, RequestKind.RECTIFICATION, tuple(fields))
     async with vault.writing() as connection:
-        vault.subjects.write(connection, me.subject_id, collection, {**current, **checked})
+        vault.subjects.write(connection, me.subject_id, collection, {**current, **checked}, record_id)
         request = _open_and_carry_out(me, connection, RequestKind.RECTIFICATION, {"fields": fields})
     return _answer(me, request)
 

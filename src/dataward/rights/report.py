@@ -57,18 +57,20 @@ def access_report(
 
 
 def portability_export(report: dict[str, Any]) -> bytes:
-    """A ZIP of `data.json` (every collection) and `<collection>.csv` (a header row and one row)."""
-    data: dict[str, dict[str, Any]] = report["data"]
+    """A ZIP of `data.json` (every collection) and `<collection>.csv` (a header row, then a row
+    per record)."""
+    data: dict[str, Any] = report["data"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         document = {"subject_id": report["subject_id"], "exported_at": report["generated_at"], "data": data}
         archive.writestr("data.json", json.dumps(document, indent=2, ensure_ascii=False))
-        for collection, values in sorted(data.items()):
+        for collection, held in sorted(data.items()):
+            rows = held if isinstance(held, list) else [held]  # many records, or one
+            names = sorted({name for row in rows for name in row})
             text = io.StringIO()
             writer = csv.writer(text)
-            names = sorted(values)
             writer.writerow(names)
-            writer.writerow([_cell(values[name]) for name in names])
+            writer.writerows([_cell(row[name]) if name in row else "" for name in names] for row in rows)
             archive.writestr(f"{collection}.csv", text.getvalue())
     return buffer.getvalue()
 

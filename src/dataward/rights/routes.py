@@ -208,11 +208,11 @@ async def _report(caller: Caller, request_id: str, kind: RequestKind) -> dict[st
     request = _find(caller, request_id)
     vault.rights.check_report(request, kind)
     with read_connection(vault.engine) as connection:
+        fields = tuple(vault.subjects.held(connection, request.subject_id))
         document = access_report(
             connection, request.subject_id, subjects=vault.subjects, consent=vault.consent,
             policy=vault.policy, now=vault.clock.now(),
         )  # fmt: skip
-    fields = tuple(f"{c}.{f}" for c, values in document["data"].items() for f in values)
     await vault.audit.record(
         caller.event(
             AuditAction.RIGHTS_REPORT, Outcome.ALLOWED, request.subject_id, fields, reason=kind.value

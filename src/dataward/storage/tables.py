@@ -22,7 +22,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 __all__ = [
@@ -76,7 +75,7 @@ records = Table(
     Column("collection", String(_NAME), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("subject_id", "collection"),
+    Index(None, "subject_id", "collection"),  # one record, or many (`multiple` collections)
 )
 
 field_values = Table(

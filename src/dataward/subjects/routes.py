@@ -14,9 +14,9 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from dataward.access import Forbidden, Withheld, decide_access, permitted_purpose, subject_refusal
-from dataward.api.deps import CallerDep, authenticated_caller
+from dataward.api.deps import Caller, CallerDep, authenticated_caller
 from dataward.audit import AuditAction, Outcome
-from dataward.errors import NotFound
+from dataward.errors import InvalidRequest, NotFound
 from dataward.policy import Action
 from dataward.storage import read_connection
 from dataward.subjects.schemas import Created, CreateSubject, LookupRequest, LookupResult, SubjectView
@@ -44,17 +44,61 @@ async def create_subject(caller: CallerDep, body: Annotated[CreateSubject | None
     return Created(id=subject_id)
 
 
-@router.put("/{subject_id}/{collection}", summary="Write (replace) one collection of a subject")
+@router.put("/{subject_id}/{collection}", summary="Write (replace) a subject's one-record collection")
 async def write_collection(
     subject_id: SubjectId,
     collection: Collection,
     values: Annotated[dict[str, Any], Body(description="Field name -> value; fields left out are removed.")],
     caller: CallerDep,
 ) -> dict[str, Any]:
+    return await _write(caller, subject_id, collection, values, many=False)
+
+
+@router.post(
+    "/{subject_id}/{collection}", status_code=201, summary="Add a record to a collection with many records"
+)
+async def add_record(
+    subject_id: SubjectId,
+    collection: Collection,
+    values: Annotated[dict[str, Any], Body(description="Field name -> value.")],
+    caller: CallerDep,
+) -> dict[str, Any]:
+    return await _write(caller, subject_id, collection, values, many=True)
+
+
+@router.put("/{subject_id}/{collection}/{record_id}", summary="Replace one record of a collection with many")
+async def replace_record(
+    subject_id: SubjectId,
+    collection: Collection,
+    record_id: Annotated[str, Path(max_length=36)],
+    values: Annotated[dict[str, Any], Body(description="Field name -> value; fields left out are removed.")],
+    caller: CallerDep,
+) -> dict[str, Any]:
+    if not is_subject_id(record_id):  # record ids are random UUIDs too
+        raise NotFound("no such record")
+    return await _write(caller, subject_id, collection, values, many=True, record_id=record_id)
+
+
+async def _write(
+    caller: Caller,
+    subject_id: str,
+    collection: str,
+    values: dict[str, Any],
+    *,
+    many: bool,
+    record_id: str | None = None,
+) -> dict[str, Any]:
     vault = caller.vault
     sid = _known_id(subject_id)
     await caller.require(Action.WRITE, AuditAction.RECORD_WRITE, sid)
     checked = vault.subjects.check_collection(collection, values)
+    if vault.policy.collections[collection].multiple != many:
+        holds, hint = (
+            ("many records", "POST adds one, PUT …/{record_id} replaces one")
+            if not many
+            else ("one record", "PUT replaces it whole")
+        )
+        raise InvalidRequest(f"{collection} holds {holds} per subject: {hint}")
     with vault.engine.connect() as connection:
         if not vault.subjects.exists(connection, sid):
             raise NotFound("no such subject")
@@ -64,11 +108,12 @@ async def write_collection(
     await vault.audit.record(event)
     try:
         async with vault.writing() as connection:
-            vault.subjects.write(connection, sid, collection, checked)
+            written = vault.subjects.write(connection, sid, collection, checked, record_id)
     except Exception:
         await vault.audit.record(replace(event, outcome=Outcome.FAILED, reason="the write was rolled back"))
         raise
-    return {"id": sid, "collection": collection, "fields": sorted(checked)}
+    answer = {"id": sid, "collection": collection, "fields": sorted(checked)}
+    return {**answer, "record_id": written} if many else answer
 
 
 @router.get("/{subject_id}", response_model=SubjectView, summary="Read a subject under a purpose")
@@ -95,7 +140,7 @@ async def read_subject(subject_id: SubjectId, purpose: Purpose, request: Request
     failed = bool(result.integrity_failures)
     await vault.audit.record(
         caller.event(AuditAction.RECORD_READ, Outcome.FAILED if failed else Outcome.ALLOWED, sid,
-            tuple(result.values), purpose, "integrity check failed" if failed else None,
+            result.fields(), purpose, "integrity check failed" if failed else None,
         )
     )  # fmt: skip
     return JSONResponse(

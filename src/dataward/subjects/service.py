@@ -52,6 +52,7 @@ _READ = RawStatement(
         )
     )
     .where(subjects.c.id == bindparam("subject_id"))
+    .order_by(records.c.created_at, records.c.id)
 )
 _RECORD_ID, _COLLECTION, _FIELD, _CIPHERTEXT, _SLOT = range(5)
 _STATE = RawStatement(
@@ -99,14 +100,30 @@ class Erasure:
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     values: dict[str, Value] = field(default_factory=dict)  # `collection.field` -> value
+    # collections with many records: collection -> record id -> field -> value, oldest record first
+    many: dict[str, dict[str, dict[str, Value]]] = field(default_factory=dict)
     integrity_failures: list[str] = field(default_factory=list)
 
-    def nested(self) -> dict[str, dict[str, Value]]:
-        out: dict[str, dict[str, Value]] = {}
+    def nested(self) -> dict[str, Any]:
+        """{collection: {field: value}}, and {collection: [{"id": record id, field: value}]} for
+        collections with many records."""
+        out: dict[str, Any] = {}
         for path, value in self.values.items():
             collection, _, name = path.partition(".")
             out.setdefault(collection, {})[name] = value
+        for collection, by_record in self.many.items():
+            out[collection] = [{"id": record_id, **values} for record_id, values in by_record.items()]
         return out
+
+    def values_of(self, collection: str) -> dict[str, Value]:
+        """A one-record collection's values, by field name."""
+        prefix = f"{collection}."
+        return {path.removeprefix(prefix): v for path, v in self.values.items() if path.startswith(prefix)}
+
+    def fields(self) -> tuple[str, ...]:
+        """The `collection.field` paths returned (for the audit entry: names, never values)."""
+        many = {f"{c}.{name}" for c, by_record in self.many.items() for v in by_record.values() for name in v}
+        return (*self.values, *sorted(many))
 
 
 class SubjectService:
@@ -118,6 +135,7 @@ class SubjectService:
         self._policy = policy
         self._clock = clock
         self._index = BlindIndex(keyring.blind_index_key())
+        self._many = frozenset(name for name, c in policy.collections.items() if c.multiple)
         # Fields a legal obligation keeps through an erasure: sealed under their own key (slot 1).
         self._kept_paths = frozenset(
             path
@@ -164,9 +182,16 @@ class SubjectService:
         return values
 
     def write(
-        self, connection: Connection, subject_id: str, collection: str, values: Mapping[str, Value]
-    ) -> None:
-        """Replace the subject's `collection` record with `values` (fields not given are removed)."""
+        self,
+        connection: Connection,
+        subject_id: str,
+        collection: str,
+        values: Mapping[str, Value],
+        record_id: str | None = None,
+    ) -> str:
+        """Replace the subject's `collection` record with `values` (fields not given are removed);
+        return its id. In a collection with many records, `record_id` names the record to replace,
+        and None adds one."""
         row = connection.execute(  # locked: a write never overtakes an erasure (PostgreSQL)
             select(subjects.c.erased_at).where(subjects.c.id == subject_id).with_for_update()
         ).first()
@@ -181,9 +206,7 @@ class SubjectService:
         if any(f"{collection}.{name}" in self._kept_paths for name in values):
             kept = keys.open_key(KeySlot.KEPT)
             sealing[KeySlot.KEPT] = kept or self._keys.create(subject_id, KeySlot.KEPT, now)
-        record_id = connection.execute(
-            select(records.c.id).where(records.c.subject_id == subject_id, records.c.collection == collection)
-        ).scalar()
+        record_id = self._record(connection, subject_id, collection, record_id)
         if record_id is None:
             record_id = str(uuid.uuid4())
             connection.execute(
@@ -210,6 +233,22 @@ class SubjectService:
             )
         connection.execute(insert(field_values), rows)
         self._reindex(connection, subject_id, collection, values)
+        return record_id
+
+    def _record(
+        self, connection: Connection, subject_id: str, collection: str, record_id: str | None
+    ) -> str | None:
+        """The record a write replaces, or None for a new one."""
+        mine = select(records.c.id).where(
+            records.c.subject_id == subject_id, records.c.collection == collection
+        )
+        if not self._policy.collections[collection].multiple:
+            return connection.execute(mine).scalar()
+        if record_id is None:
+            return None
+        if connection.execute(mine.where(records.c.id == record_id)).scalar() is None:
+            raise NotFound("no such record")  # another subject's record is not found either
+        return record_id
 
     def read(self, connection: Connection, subject_id: str, paths: Iterable[str]) -> ReadResult:
         """Open the subject's values at `paths`; a value that fails to open is reported, never guessed.
@@ -221,7 +260,7 @@ class SubjectService:
         result = ReadResult()
         keys: SubjectKeys | None = None
         opening: dict[int, DataKey | None] = {}
-        opened: dict[str, bytes] = {}
+        opened: dict[str | tuple[str, str, str], bytes] = {}
         for row in rows:
             collection, name = row[_COLLECTION], row[_FIELD]
             path = f"{collection}.{name}"
@@ -235,13 +274,20 @@ class SubjectService:
                 key = opening[slot]
                 if key is None:
                     continue
-                aad = field_aad(subject_id, collection, name, row[_RECORD_ID])
-                opened[path] = key.open_(bytes(row[_CIPHERTEXT]), aad)
+                record_id = row[_RECORD_ID]
+                aad = field_aad(subject_id, collection, name, record_id)
+                target = (collection, record_id, name) if collection in self._many else path
+                opened[target] = key.open_(bytes(row[_CIPHERTEXT]), aad)
             except IntegrityError:
                 result.integrity_failures.append(path)
         if opened:  # each value is a JSON document: parse them as one array, in one call
             decoded = json.loads(b"[" + b",".join(opened.values()) + b"]")
-            result.values.update(zip(opened, decoded, strict=True))
+            for target, value in zip(opened, decoded, strict=True):
+                if isinstance(target, str):
+                    result.values[target] = value
+                else:
+                    collection, record_id, name = target
+                    result.many.setdefault(collection, {}).setdefault(record_id, {})[name] = value
         return result
 
     def exists(self, connection: Connection, subject_id: str) -> bool:
@@ -264,7 +310,7 @@ class SubjectService:
             .join(field_values, field_values.c.record_id == records.c.id)
             .where(records.c.subject_id == subject_id)
         )
-        return sorted(f"{r.collection}.{r.field}" for r in rows)
+        return sorted({f"{r.collection}.{r.field}" for r in rows})
 
     def restrict(self, connection: Connection, subject_id: str, *, restricted: bool) -> None:
         """Art. 18: mark the subject's data as restricted (kept, used only for legal claims), or lift it."""
@@ -318,7 +364,7 @@ class SubjectService:
             .join(field_values, field_values.c.record_id == records.c.id)
             .where(records.c.subject_id == subject_id, field_values.c.key_slot == int(KeySlot.KEPT))
         )
-        kept = sorted(f"{r.collection}.{r.field}" for r in kept_rows)
+        kept = sorted({f"{r.collection}.{r.field}" for r in kept_rows})
         self._keys.destroy(subject_id, [KeySlot.DATA] if kept else list(KeySlot))
         owned = select(records.c.id).where(records.c.subject_id == subject_id).scalar_subquery()
         if kept:

@@ -7,6 +7,7 @@ import pytest
 from dataward.access import ConsentStatus, Forbidden, Withheld, authorize, decide_access
 from dataward.identity import Principal
 from dataward.policy import Action, Policy
+from dataward.subjects.service import SubjectState
 
 
 def principal(role: str, purposes: set[str]) -> Principal:
@@ -15,7 +16,8 @@ def principal(role: str, purposes: set[str]) -> Principal:
 
 def test_billing_gets_exactly_its_fields(policy: Policy) -> None:
     decision = decide_access(principal("billing-service", {"billing"}), "billing", policy, None)
-    assert decision.allowed == {"profile.email", "profile.full_name", "profile.country"}
+    orders = {"orders.product", "orders.amount_cents", "orders.ordered_on"}
+    assert decision.allowed == {"profile.email", "profile.full_name", "profile.country"} | orders
     assert decision.withheld == {
         "profile.phone": Withheld.NOT_IN_PURPOSE,
         "profile.birth_date": Withheld.NOT_IN_PURPOSE,
@@ -72,3 +74,29 @@ def test_authorize_checks_the_action(policy: Policy) -> None:
         authorize(principal("signup", set()), Action.READ, policy)
     with pytest.raises(Forbidden):
         authorize(principal("billing-service", {"billing"}), Action.AUDIT_READ, policy)
+
+
+@pytest.mark.parametrize(
+    ("state", "purpose", "role", "reason"),
+    [
+        (SubjectState(erased=True), "support", "support-agent", Withheld.ERASED),
+        (SubjectState(erased=True), "billing", "billing-service", Withheld.ERASED),
+        (SubjectState(erased=True), "invoicing", "accounting", None),  # the obligation that keeps
+        (SubjectState(restricted=True), "support", "support-agent", Withheld.RESTRICTED),
+        (SubjectState(restricted=True), "disputes", "legal", None),  # legal claims (Art. 18(2))
+        (SubjectState(objected=True), "support", "support-agent", Withheld.OBJECTED),  # legitimate interests
+        (SubjectState(objected=True), "billing", "billing-service", None),  # a contract: no objection
+        (SubjectState(objected=True), "marketing", "newsletter", Withheld.OBJECTED),  # absolute (Art. 21(3))
+    ],
+)
+def test_the_subjects_choices_come_before_the_callers_purpose(
+    policy: Policy, state: SubjectState, purpose: str, role: str, reason: Withheld | None
+) -> None:
+    consent = ConsentStatus.GIVEN if policy.purposes[purpose].needs_consent else None
+    decision = decide_access(principal(role, {purpose}), purpose, policy, consent, state)
+    fields = policy.purpose_fields(purpose)
+    if reason is None:
+        assert decision.allowed == fields
+    else:
+        assert decision.allowed == frozenset()
+        assert {decision.withheld[f] for f in fields} == {reason}

@@ -1,7 +1,7 @@
 """Data-subject rights: the subjects' keys leave this database for the key store (so erasure
-reaches backups), restriction and erasure marks on subjects, key slots on values, objections,
-rights requests and their history, the processor outbox, one-time codes, the breach register, and
-token ids in the audit log.
+reaches backups), collections with many records per subject, restriction and erasure marks on
+subjects, key slots on values, objections, rights requests and their history, the processor
+outbox, one-time codes, the breach register, and token ids in the audit log.
 
 A database that already holds subjects is refused: its data keys would be lost with the columns,
 and no release ever wrote one (move such data through the API into a new installation).
@@ -146,6 +146,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_entries_client_id_at"), ["client_id", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_entries_token_id_at"), ["token_id", "at"], unique=False)
 
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_records_subject_id_collection", type_="unique")
+        batch_op.create_index(
+            batch_op.f("ix_records_subject_id_collection"), ["subject_id", "collection"], unique=False
+        )
+
     with op.batch_alter_table("field_values", schema=None) as batch_op:
         batch_op.add_column(sa.Column("key_slot", sa.SmallInteger(), server_default="0", nullable=False))
         batch_op.create_index(
@@ -162,6 +168,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_records_subject_id_collection"))
+        batch_op.create_unique_constraint("uq_records_subject_id_collection", ["subject_id", "collection"])
+
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("wrapped_key", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("kek_id", sa.String(length=64), nullable=True))
