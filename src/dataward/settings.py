@@ -13,13 +13,13 @@ Secrets are kept out of `repr`, so a logged `Settings` shows none.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from dataward.net import is_private_channel
 
 __all__ = [
     "MAX_TOKEN_TTL_SECONDS",
@@ -199,18 +199,5 @@ def _int(key: str, value: str) -> int:
 
 def _check_url(key: str, url: str) -> None:
     """HTTPS, or plain HTTP to this machine only: codes and keys never cross a network in clear."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return
-    raise ValueError(f"{key} must be an https:// URL (plain http only to localhost)")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    if not is_private_channel(url):
+        raise ValueError(f"{key} must be an https:// URL (plain http only to localhost)")

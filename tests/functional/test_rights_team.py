@@ -285,3 +285,17 @@ def test_every_state_change_is_audited(api: ApiClient) -> None:
     assert [h["state"] for h in detail["history"]] == ["received", "verified", "completed"]
     for entry in entries:
         assert PROFILE["email"] not in json.dumps(entry.as_dict())
+
+
+def test_a_request_that_arrived_earlier_is_due_a_month_after_it_arrived(api: ApiClient) -> None:
+    sid = api.new_subject(PROFILE)
+    arrived = "2026-01-31T09:00:00+00:00"  # a letter, entered in the tool later
+    body = {"kind": "access", "subject_id": sid, "received_at": arrived}
+    opened = api.http.post("/v1/rights-requests", headers=api.auth("privacy-team"), json=body).json()
+    read = api.http.get(f"/v1/rights-requests/{opened['id']}", headers=api.auth("privacy-team")).json()
+    assert read["received_at"] == opened["received_at"] == arrived
+    assert read["due_at"] == "2026-02-28T09:00:00+00:00"
+    future = {**body, "received_at": "2999-01-01T00:00:00+00:00"}
+    assert (
+        api.http.post("/v1/rights-requests", headers=api.auth("privacy-team"), json=future).status_code == 422
+    )

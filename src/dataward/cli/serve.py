@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ import typer
 from dataward.api.server import run_server
 from dataward.app import create_app
 from dataward.cli._common import DirOption, err_console, open_vault
+from dataward.net import is_loopback
 from dataward.storage import migrate
 
 
@@ -35,7 +35,7 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         err_console.print("[red]error:[/] give both --tls-cert and --tls-key, or neither")
         raise typer.Exit(2)
-    if tls_cert is None and not insecure and not _is_loopback(host):
+    if tls_cert is None and not insecure and not is_loopback(host):
         err_console.print(
             f"[red]error:[/] refusing to serve personal data over plain HTTP on {host}; "
             "give --tls-cert/--tls-key, or --insecure behind a TLS-terminating proxy"
@@ -46,15 +46,6 @@ def serve(
     migrate(vault.engine)
     app = create_app(vault, access_log=access_log, background=True)
     run_server(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _configure_logging() -> None:

@@ -13,11 +13,20 @@ backups). Keys are few and small and change rarely, so the store's write speed d
 
 Slots: slot 0 seals the subject's data; slot 1 seals what a legal obligation keeps through an
 erasure. Erasure destroys slot 0 and re-encrypts nothing; the retention sweep destroys slot 1.
+
+Reads keep the wrapped keys they fetched in memory for a minute (bounded): a query to a second
+database on every read cost the read path more than half its speed. A key destroyed here leaves
+this process's cache at once; another replica may hold its wrapped copy until the minute is out,
+which opens nothing: by then the subject already reads as erased (see `dataward.rights.requests`)
+and its rows are gone or going. Nothing unwrapped is cached.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +37,7 @@ from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, s
 from sqlalchemy.engine import make_url
 
 from dataward.keys.envelope import DataKey, generate_data_key
+from dataward.keys.errors import KeyringError
 from dataward.keys.keyring import Keyring, WrappedKey
 from dataward.storage.engine import create_database_engine, write_transaction
 from dataward.storage.tables import keystore_metadata, subject_keys
@@ -40,13 +50,15 @@ class KeySlot(IntEnum):
     KEPT = 1  # what a legal obligation keeps through an erasure
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SubjectKeys:
-    """A subject's wrapped keys, opened only when a value needs one."""
+    """A subject's wrapped keys, opened only when a value needs one. Keys from the cache are
+    fetched again, once, if their key-encryption key was retired meanwhile (`refresh`)."""
 
     subject_id: str
     wrapped: dict[int, WrappedKey]
     _keyring: Keyring
+    _refresh: Callable[[], dict[int, WrappedKey]] | None = None
 
     def has(self, slot: KeySlot) -> bool:
         return slot in self.wrapped
@@ -56,13 +68,22 @@ class SubjectKeys:
         wrapped = self.wrapped.get(slot)
         if wrapped is None:
             return None
-        return DataKey(self._keyring.unwrap(wrapped, _context(self.subject_id, slot)))
+        try:
+            return DataKey(self._keyring.unwrap(wrapped, _context(self.subject_id, slot)))
+        except KeyringError:
+            if self._refresh is None:
+                raise
+            self.wrapped, self._refresh = self._refresh(), None  # rewrapped since it was cached
+            return self.open_key(slot)
 
 
 class SubjectKeyStore:
-    def __init__(self, engine: Engine, keyring: Keyring) -> None:
+    def __init__(
+        self, engine: Engine, keyring: Keyring, *, cache_size: int = 100_000, cache_seconds: float = 60.0
+    ) -> None:
         self.engine = engine
         self._keyring = keyring
+        self._cache = _WrappedCache(cache_size, cache_seconds)
 
     @classmethod
     def open(cls, url: str, keyring: Keyring, *, engine: Engine | None = None) -> SubjectKeyStore:
@@ -76,6 +97,7 @@ class SubjectKeyStore:
 
     def create(self, subject_id: str, slot: KeySlot, now: datetime) -> DataKey:
         """Make, wrap and store a new key in `slot`; return it ready to seal."""
+        self._cache.drop(subject_id)
         key = generate_data_key()
         wrapped = self._keyring.wrap(key, _context(subject_id, slot))
         with write_transaction(self.engine) as connection:
@@ -88,17 +110,28 @@ class SubjectKeyStore:
         return DataKey(key)
 
     def keys(self, subject_id: str) -> SubjectKeys:
+        wrapped = self._cache.get(subject_id)
+        if wrapped is not None:
+            return SubjectKeys(subject_id, wrapped, self._keyring, lambda: self._fresh(subject_id))
+        return SubjectKeys(subject_id, self._fresh(subject_id), self._keyring)
+
+    def _fresh(self, subject_id: str) -> dict[int, WrappedKey]:
+        wrapped = self._fetch(subject_id)
+        self._cache.put(subject_id, wrapped)
+        return wrapped
+
+    def _fetch(self, subject_id: str) -> dict[int, WrappedKey]:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(subject_keys.c.slot, subject_keys.c.kek_id, subject_keys.c.wrapped_key).where(
                     subject_keys.c.subject_id == subject_id
                 )
             ).all()
-        wrapped = {row.slot: WrappedKey(row.kek_id, bytes(row.wrapped_key)) for row in rows}
-        return SubjectKeys(subject_id, wrapped, self._keyring)
+        return {row.slot: WrappedKey(row.kek_id, bytes(row.wrapped_key)) for row in rows}
 
     def destroy(self, subject_id: str, slots: Iterable[KeySlot] = tuple(KeySlot)) -> int:
         """Destroy the subject's keys in `slots`, durably; return how many there were."""
+        self._cache.drop(subject_id)
         with write_transaction(self.engine) as connection:
             gone = connection.execute(
                 delete(subject_keys).where(
@@ -150,10 +183,39 @@ class SubjectKeyStore:
                         )
                         .values(kek_id=fresh.kek_id, wrapped_key=fresh.blob)
                     )
+            for row in rows:
+                self._cache.drop(row.subject_id)
             done += len(rows)
             after = (rows[-1].subject_id, rows[-1].slot)
             if progress is not None:
                 progress(len(rows))
+
+
+class _WrappedCache:
+    """Wrapped keys by subject, for `seconds`, at most `size` of them (oldest out first)."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self._size, self._seconds = size, seconds
+        self._entries: OrderedDict[str, tuple[float, dict[int, WrappedKey]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, subject_id: str) -> dict[int, WrappedKey] | None:
+        with self._lock:
+            entry = self._entries.get(subject_id)
+            if entry is None or entry[0] < time.monotonic():
+                return None
+            return entry[1]
+
+    def put(self, subject_id: str, wrapped: dict[int, WrappedKey]) -> None:
+        with self._lock:
+            self._entries[subject_id] = (time.monotonic() + self._seconds, wrapped)
+            self._entries.move_to_end(subject_id)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def drop(self, subject_id: str) -> None:
+        with self._lock:
+            self._entries.pop(subject_id, None)
 
 
 def _after(position: tuple[str, int]) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import isodate
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 
+from dataward.net import is_private_channel
 from dataward.policy import geography, taxonomy
 
 __all__ = [
@@ -209,6 +210,13 @@ class Webhook(_Model):
 
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
     secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
+
+    @field_validator("url")
+    @classmethod
+    def _private(cls, value: str) -> str:
+        if not is_private_channel(value):
+            raise ValueError("a webhook must be an https:// URL (plain http only to localhost)")
+        return value
 
 
 class Processor(_Model):

@@ -189,7 +189,8 @@ class RightsService:
         connection.execute(
             insert(rights_requests).values(
                 id=request.id, kind=kind.value, subject_id=subject_id, state=state.value,
-                channel=channel.value, received_at=now, due_at=request.due_at, handler=request.handler,
+                channel=channel.value, received_at=request.received_at, due_at=request.due_at,
+                handler=request.handler,
                 details=json.dumps(checked), updated_at=now,
             )
         )  # fmt: skip

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exists, insert, select, update
 
@@ -38,6 +38,7 @@ from dataward.subjects.values import Value, check_value, normalise_for_index
 __all__ = ["Erasure", "ReadResult", "SubjectService", "SubjectState", "is_subject_id"]
 
 # Built once: the hot read path only binds the subject's id.
+# The subject's state rides along on every row, so a read under a purpose is one query.
 _READ = RawStatement(
     select(
         records.c.id.label("record_id"),
@@ -45,6 +46,11 @@ _READ = RawStatement(
         field_values.c.field,
         field_values.c.ciphertext,
         field_values.c.key_slot,
+        subjects.c.restricted_at,
+        subjects.c.erased_at,
+        exists()
+        .where(objections.c.subject_id == subjects.c.id, objections.c.purpose == bindparam("purpose"))
+        .label("objected"),
     )
     .select_from(
         subjects.outerjoin(records, records.c.subject_id == subjects.c.id).outerjoin(
@@ -54,7 +60,7 @@ _READ = RawStatement(
     .where(subjects.c.id == bindparam("subject_id"))
     .order_by(records.c.created_at, records.c.id)
 )
-_RECORD_ID, _COLLECTION, _FIELD, _CIPHERTEXT, _SLOT = range(5)
+_RECORD_ID, _COLLECTION, _FIELD, _CIPHERTEXT, _SLOT, _RESTRICTED, _ERASED, _OBJECTED = range(8)
 _STATE = RawStatement(
     select(
         subjects.c.restricted_at,
@@ -73,6 +79,19 @@ _SUBJECT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 def is_subject_id(text: str) -> bool:
     """True for a subject id in canonical form: a random (version 4) UUID."""
     return _SUBJECT_ID.fullmatch(text) is not None
+
+
+class _Allows(Protocol):
+    @property
+    def allowed(self) -> frozenset[str]: ...
+
+
+_D = TypeVar("_D", bound=_Allows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Paths:
+    allowed: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,10 +272,28 @@ class SubjectService:
     def read(self, connection: Connection, subject_id: str, paths: Iterable[str]) -> ReadResult:
         """Open the subject's values at `paths`; a value that fails to open is reported, never guessed.
         A value whose key was destroyed (an erasure under way) is gone, not a failure."""
-        rows = _READ.all(connection, {"subject_id": subject_id})
+        wanted = _Paths(frozenset(paths))
+        return self.read_deciding(connection, subject_id, None, lambda _state: wanted)[1]
+
+    def read_deciding(
+        self,
+        connection: Connection,
+        subject_id: str,
+        purpose: str | None,
+        decide: Callable[[SubjectState], _D],
+    ) -> tuple[_D, ReadResult]:
+        """Read the subject's state (objection to `purpose` included) and values in one query, and
+        open only the paths that `decide` allows in that state: state and values from one snapshot.
+        Returns the decision with what it allowed."""
+        rows = _READ.all(connection, {"subject_id": subject_id, "purpose": purpose or ""})
         if not rows:
             raise NotFound("no such subject")
-        wanted = set(paths)
+        first = rows[0]
+        state = SubjectState(
+            first[_RESTRICTED] is not None, first[_ERASED] is not None, bool(first[_OBJECTED])
+        )
+        decision = decide(state)
+        wanted = decision.allowed
         result = ReadResult()
         keys: SubjectKeys | None = None
         opening: dict[int, DataKey | None] = {}
@@ -288,7 +325,7 @@ class SubjectService:
                 else:
                     collection, record_id, name = target
                     result.many.setdefault(collection, {}).setdefault(record_id, {})[name] = value
-        return result
+        return decision, result
 
     def exists(self, connection: Connection, subject_id: str) -> bool:
         return (

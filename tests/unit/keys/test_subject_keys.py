@@ -90,3 +90,29 @@ def test_destroying_one_slot_keeps_the_other(store: SubjectKeyStore) -> None:
     assert not keys.has(KeySlot.DATA) and keys.has(KeySlot.KEPT)
     assert store.destroy(ADA) == 1  # what was left
     assert store.keys(ADA).wrapped == {}
+
+
+def test_a_replica_with_a_cached_key_reads_on_after_another_rotates_and_retires(tmp_path: Path) -> None:
+    """Replica A caches a wrapped key; replica B rotates the key-encryption key, rewraps, retires the
+    old one. A's cached copy no longer unwraps, so A fetches the key again instead of failing."""
+    path = tmp_path / "keyring.json"
+    LocalKeyring.generate(path)
+    url = f"sqlite:///{tmp_path / 'keystore.db'}"
+    replica_a = SubjectKeyStore.open(url, LocalKeyring.open(path))
+    replica_b_keyring = LocalKeyring.open(path)
+    replica_b = SubjectKeyStore.open(url, replica_b_keyring)
+    replica_a.create(ADA, KeySlot.DATA, NOW)
+    before = replica_a.keys(ADA).open_key(KeySlot.DATA)  # now cached in A
+    assert before is not None
+
+    old = replica_b_keyring.active_kek_id
+    replica_b_keyring.rotate()
+    assert replica_b.rewrap() == 1
+    replica_b_keyring.retire(old)
+
+    cached = replica_a.keys(ADA)
+    assert cached.wrapped[KeySlot.DATA].kek_id == old  # still the stale copy ...
+    after = cached.open_key(KeySlot.DATA)  # ... which opens by fetching the rewrapped key
+    assert after is not None
+    sealed = before.seal(b"same key", b"aad")
+    assert after.open_(sealed, b"aad") == b"same key"

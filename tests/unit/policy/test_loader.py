@@ -201,3 +201,22 @@ def test_text_that_is_not_a_policy_gets_a_clear_error(text: str, expected: str) 
 def test_a_missing_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read the policy"):
         load_policy(tmp_path / "absent.yaml")
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://processor.example/notices", True),
+        ("http://127.0.0.1:9000/notices", True),
+        ("http://processor.example/notices", False),  # notices would cross a network in clear
+    ],
+)
+def test_a_processor_webhook_is_https_or_local(url: str, accepted: bool) -> None:
+    document = _example()
+    document["processors"]["payments"]["webhook"] = {"url": url, "secret_env": "PAYMENTS_SECRET"}
+    if accepted:
+        assert parse_policy(yaml.safe_dump(document)).processors["payments"].webhook is not None
+    else:
+        with pytest.raises(PolicyError) as raised:
+            parse_policy(yaml.safe_dump(document))
+        assert any("webhook" in str(p) and "https" in str(p) for p in raised.value.problems)
