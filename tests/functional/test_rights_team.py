@@ -299,3 +299,18 @@ def test_a_request_that_arrived_earlier_is_due_a_month_after_it_arrived(api: Api
     assert (
         api.http.post("/v1/rights-requests", headers=api.auth("privacy-team"), json=future).status_code == 422
     )
+
+
+def test_a_restriction_is_lifted_with_a_reason_and_reads_resume(api: ApiClient) -> None:
+    sid = api.new_subject(PROFILE)
+    rid = _verified(api, "restriction", sid)
+    _step(api, rid, "complete")
+    assert _read(api, sid, "support", "support-agent").json()["data"] == {}
+    assert _step(api, rid, "lift").status_code == 422  # say why (and tell the subject first)
+    lifted = _step(api, rid, "lift", reason="accuracy verified; subject told on 2026-11-26")
+    assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["details"]["lift_reason"].startswith("accuracy verified")
+    assert _read(api, sid, "support", "support-agent").json()["data"]["profile"]["email"] == PROFILE["email"]
+    assert _step(api, rid, "lift", reason="again").status_code == 409
+    access = _verified(api, "access", sid)
+    assert _step(api, access, "lift", reason="wrong kind").status_code == 409

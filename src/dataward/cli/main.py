@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 
 from dataward import __version__
-from dataward.cli import audit, clients, incidents, init, keys, policy, retention, ropa, serve
+from dataward.cli import audit, clients, incidents, init, keys, policy, retention, rights, ropa, serve
 from dataward.cli._common import err_console
 from dataward.errors import DatawardError
 
@@ -29,6 +29,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(retention.app, name="retention")
+app.add_typer(rights.app, name="rights")
 
 
 def _version(value: bool) -> None:

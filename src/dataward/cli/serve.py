@@ -43,6 +43,12 @@ def serve(
         raise typer.Exit(2)
     _configure_logging()
     vault = open_vault(directory)
+    if vault.settings.key_store_url == vault.settings.database_url:
+        err_console.print(
+            "[yellow]warning:[/] the subjects' keys share the data's database, so its backups hold "
+            "both and an erasure does not reach them; set DATAWARD_KEYSTORE_URL to a database "
+            "backed up apart"
+        )
     migrate(vault.engine)
     app = create_app(vault, access_log=access_log, background=True)
     run_server(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)

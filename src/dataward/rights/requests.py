@@ -77,6 +77,7 @@ _MOVES: dict[RequestState, frozenset[RequestState]] = {
     S.AWAITING_APPROVAL: frozenset({S.REFUSED}),
 }
 _WORKABLE = frozenset({S.VERIFIED, S.IN_PROGRESS, S.EXTENDED})
+_CARRIED_OUT = frozenset({S.NOTIFYING, S.COMPLETED})
 _MAX_EXTENSION_MONTHS = 2
 
 
@@ -331,6 +332,32 @@ class RightsService:
         details["notices"] = len(sent)
         to = RequestState.NOTIFYING if sent else RequestState.COMPLETED
         return self._set(connection, request, to, actor, None, details=details)
+
+    def check_lift(self, request: RightsRequest) -> None:
+        if request.kind is not RequestKind.RESTRICTION or request.state not in _CARRIED_OUT:
+            raise Conflict("only a restriction that was carried out can be lifted")
+        if "lifted_at" in request.details:
+            raise Conflict("the restriction was lifted already")
+
+    def lift_restriction(
+        self, connection: Connection, request: RightsRequest, actor: str, reason: str
+    ) -> RightsRequest:
+        """Lift a restriction (Art. 18(3): tell the subject first; the reason says when and why).
+        Processors hear of it as they heard of the restriction."""
+        self.check_lift(request)
+        sid = request.subject_id
+        self._subjects.restrict(connection, sid, restricted=False)
+        fields = self._subjects.held(connection, sid)
+        sent = self._outbox.enqueue(connection, EventKind.RESTRICTION_LIFTED, sid, fields, request.id)
+        details = {**request.details, "lifted_at": self._clock.now().isoformat(), "lift_reason": reason}
+        details["notices"] = int(details.get("notices", 0)) + len(sent)
+        to = RequestState.NOTIFYING if sent else request.state
+        return self._set(connection, request, to, actor, f"restriction lifted: {reason}", details=details)
+
+    def retry_notices(self, request: RightsRequest) -> int:
+        """Give every failed notice of `request` a fresh set of attempts; return how many."""
+        failed = [e for e in self._outbox.events(request.id) if e.state == "failed"]
+        return sum(self._outbox.retry(e.id) for e in failed)
 
     def check_report(self, request: RightsRequest, kind: RequestKind) -> None:
         """`Conflict` unless `request` is a verified request of `kind` (reports are for the subject)."""

@@ -45,7 +45,7 @@ class OpenRequest(BaseModel):
     )
 
 
-class Refusal(BaseModel):
+class Reasoned(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason
@@ -126,7 +126,7 @@ async def extend(request_id: RequestId, body: Extension, caller: CallerDep) -> d
 
 
 @router.post("/{request_id}/refuse", summary="Refuse the request, saying why (Art. 12(4))")
-async def refuse(request_id: RequestId, body: Refusal, caller: CallerDep) -> dict[str, Any]:
+async def refuse(request_id: RequestId, body: Reasoned, caller: CallerDep) -> dict[str, Any]:
     return await _move(caller, request_id, RequestState.REFUSED, body.reason)
 
 
@@ -138,6 +138,36 @@ async def complete(request_id: RequestId, caller: CallerDep) -> dict[str, Any]:
 @router.post("/{request_id}/approve", summary="Approve and carry out an erasure (not by its handler)")
 async def approve(request_id: RequestId, caller: CallerDep) -> dict[str, Any]:
     return await _carry_out(caller, request_id, Action.RIGHTS_APPROVE, approving=True)
+
+
+@router.post("/{request_id}/lift", summary="Lift a restriction (Art. 18(3): tell the subject first)")
+async def lift(request_id: RequestId, body: Reasoned, caller: CallerDep) -> dict[str, Any]:
+    vault = caller.vault
+    await caller.require(Action.RIGHTS_HANDLE, AuditAction.RIGHTS_CARRY_OUT)
+    request = _find(caller, request_id)
+    vault.rights.check_lift(request)
+    await vault.audit.record(
+        caller.event(
+            AuditAction.RIGHTS_CARRY_OUT, Outcome.ALLOWED, request.subject_id, reason=f"lift {request.id}"
+        )
+    )
+    async with vault.writing() as connection:
+        lifted = vault.rights.lift_restriction(connection, request, caller.principal.client_id, body.reason)
+    return lifted.as_dict(vault.clock.now())
+
+
+@router.post("/{request_id}/retry-notices", summary="Send the notices processors never acknowledged again")
+async def retry_notices(request_id: RequestId, caller: CallerDep) -> dict[str, Any]:
+    vault = caller.vault
+    await caller.require(Action.RIGHTS_HANDLE, AuditAction.RIGHTS_MOVE)
+    request = _find(caller, request_id)
+    await vault.audit.record(
+        caller.event(
+            AuditAction.RIGHTS_MOVE, Outcome.ALLOWED, request.subject_id, reason=f"retry {request.id}"
+        )
+    )
+    retried = vault.rights.retry_notices(request)
+    return {"retried": retried, "recipients": vault.rights.recipients(request.id)}
 
 
 @router.get("/{request_id}/report", summary="The Art. 15 report for an access request", response_model=None)

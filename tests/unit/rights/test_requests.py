@@ -127,3 +127,26 @@ def test_a_request_that_sent_notices_completes_when_every_processor_acknowledged
     with write_transaction(vault.engine) as connection:
         assert rights.settle_all(connection) == 1
         assert rights.get(connection, request.id).state is RequestState.COMPLETED
+
+
+def test_failed_notices_can_be_sent_again(vault: Vault) -> None:
+    hook = Webhook(url="http://127.0.0.1:9/notices", secret_env="DATAWARD_TEST_SECRET")
+    processors = {name: p.model_copy(update={"webhook": hook}) for name, p in vault.policy.processors.items()}
+    policy = vault.policy.model_copy(update={"processors": processors})
+    outbox_ = Outbox(vault.engine, policy, vault.clock)
+    rights = RightsService(vault.subjects, outbox_, policy, vault.clock)
+    sid = _subject(vault)
+    with write_transaction(vault.engine) as connection:
+        vault.subjects.write(
+            connection, sid, "profile", vault.subjects.check_collection("profile", {"email": "a@b.example"})
+        )
+        request = rights.carry_out(
+            connection, rights.open(connection, RequestKind.RESTRICTION, sid, Channel.SELF_SERVICE, sid), sid
+        )
+    assert rights.retry_notices(request) == 0  # nothing failed yet
+    with write_transaction(vault.engine) as connection:  # every attempt used up
+        connection.execute(update(outbox).values(attempts=1000, next_attempt_at=vault.clock.now()))
+    assert set(rights.recipients(request.id).values()) == {"failed"}
+    assert rights.retry_notices(request) == 2
+    assert set(rights.recipients(request.id).values()) == {"pending"}
+    outbox_.close()
