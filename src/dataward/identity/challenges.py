@@ -19,14 +19,14 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from dataward.clock import Clock
+from dataward.clock import Clock, as_utc
 from dataward.errors import InvalidRequest, Problem
 from dataward.identity.errors import NotificationFailed, SubjectNotVerified
 from dataward.identity.notifiers import Channel, Notifier, Recipient
@@ -161,7 +161,7 @@ class SubjectChallenges:
         now = self._clock.now()
         if row.used_at is not None:
             raise SubjectNotVerified("the code was used already", subject_id)
-        if _aware(row.expires_at) <= now:
+        if as_utc(row.expires_at) <= now:
             raise SubjectNotVerified("the code has expired", subject_id)
         if row.attempts >= self.max_attempts:
             raise SubjectNotVerified("too many attempts", subject_id)
@@ -190,8 +190,3 @@ class SubjectChallenges:
 
 def _new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from dataward.audit.query import AccessWindow, Touched, touched_by
-from dataward.clock import Clock
+from dataward.clock import Clock, as_utc
 from dataward.errors import Conflict, InvalidRequest, NotFound, Problem
 from dataward.policy import Policy
 from dataward.storage.tables import incidents
@@ -286,9 +286,7 @@ def _utc(moment: datetime) -> datetime:
 def _stored(moment: datetime | None) -> datetime | None:
     """A time as read back: SQLite keeps no zone (the register writes UTC), PostgreSQL answers in
     the session's zone."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 def _row(incident: Incident) -> dict[str, Any]:

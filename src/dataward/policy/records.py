@@ -24,6 +24,7 @@ from dataward.policy.wording import (
     retention_in_words,
     transfer_safeguard,
 )
+from dataward.spreadsheet import safe_cell
 
 __all__ = [
     "CSV_COLUMNS",
@@ -324,17 +325,12 @@ def records_as_csv(records: RecordsOfProcessing) -> str:
             c.name, c.contact, c.eu_representative or "none", c.dpo_contact,
             "; ".join(records.security_measures),
         )  # fmt: skip
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return out.getvalue()
 
 
 def _joined(render: Callable[[_T], str], items: tuple[_T, ...]) -> str:
     return "; ".join(render(item) for item in items) or "none"
-
-
-def _cell(value: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 class RecordsFormat(StrEnum):

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from dataward.consent import ConsentLedger
 from dataward.policy import Policy
 from dataward.policy.disclosure import subject_information
+from dataward.spreadsheet import safe_cell
 from dataward.subjects import SubjectService
 
 __all__ = ["access_report", "portability_export"]
@@ -76,7 +77,4 @@ def portability_export(report: dict[str, Any]) -> bytes:
 
 
 def _cell(value: Any) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is quoted with a leading '."""
-    if not isinstance(value, str):
-        return json.dumps(value)
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return safe_cell(value) if isinstance(value, str) else json.dumps(value)
