@@ -176,6 +176,7 @@ async def _report(me: SubjectCaller, kind: RequestKind) -> dict[str, Any]:
     await _audit_open(me, kind, fields)  # audited before any data leaves
     async with vault.writing() as connection:
         _open_and_carry_out(me, connection, kind, {})
+    with read_connection(vault.engine) as connection:  # not under the write lock: it may be long
         return access_report(
             connection, me.subject_id, subjects=vault.subjects, consent=vault.consent,
             policy=vault.policy, now=vault.clock.now(),
