@@ -52,14 +52,38 @@ def challenge_key(keyring: Keyring) -> bytes:
     return hkdf.derive(keyring.blind_index_key())
 
 
-def match_subject(subjects_: SubjectService, connection: Connection, path: str, value: object) -> str | None:
-    """The one subject, not erased, whose searchable field `path` equals `value`; None when there
-    is none or more than one. `InvalidRequest` for a field that is not searchable or a bad value."""
+@dataclass(frozen=True, slots=True)
+class Match:
+    subject_id: str
+    contact: str  # the value as the vault holds it: codes go there, never to what was typed
+
+
+def match_subject(
+    subjects_: SubjectService, connection: Connection, path: str, value: object
+) -> Match | None:
+    """The one subject, not erased, whose searchable field `path` holds `value`; None when there
+    is none or more than one. `InvalidRequest` for a field that is not searchable or a bad value.
+
+    The blind index finds candidates by a normalised form; the stored value must then equal the
+    given one but for ASCII-style case. Unicode case folding would let `straße.de` (somebody
+    else's domain) match `strasse.de`, and a code sent to the typed address would take the account."""
     ids = subjects_.lookup(connection, path, value)
-    if len(ids) != 1:
+    if len(ids) != 1 or not isinstance(value, str):
         return None
     row = connection.execute(select(subjects.c.erased_at).where(subjects.c.id == ids[0])).first()
-    return ids[0] if row is not None and row.erased_at is None else None
+    if row is None or row.erased_at is not None:
+        return None
+    stored = subjects_.read(connection, ids[0], [path]).values.get(path)
+    if not isinstance(stored, str) or stored.lower() != _as_stored(subjects_, path, value).lower():
+        return None
+    return Match(ids[0], stored)
+
+
+def _as_stored(subjects_: SubjectService, path: str, value: str) -> str:
+    """`value` in the form the vault stores (a phone number in E.164, say)."""
+    collection, _, name = path.partition(".")
+    stored = subjects_.check_collection(collection, {name: value})[name]
+    return stored if isinstance(stored, str) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +135,8 @@ class SubjectChallenges:
         channel = self.channel(field_path)
         spec = self._policy.field(field_path)
         checked = check_value(spec, value, "value") if spec is not None else None
-        subject_id = match_subject(self._subjects, connection, field_path, value)
+        match = match_subject(self._subjects, connection, field_path, value)
+        subject_id = match.subject_id if match else None
         # Much the same work on every path (a code, its HMAC, a fresh id, the same queries), so the
         # time taken says little about a match; sending happens elsewhere (see QueuedNotifier).
         challenge_id, code = str(uuid.uuid4()), _new_code()
@@ -122,7 +147,7 @@ class SubjectChallenges:
         connection.execute(delete(subject_challenges).where(owned, subject_challenges.c.created_at <= window))
         recent = select(func.count()).select_from(subject_challenges).where(owned)
         too_many = (connection.execute(recent).scalar() or 0) >= MAX_RECENT_CHALLENGES
-        if subject_id is None or not isinstance(checked, str):
+        if match is None or not isinstance(checked, str):
             return ChallengeStarted(challenge_id, self.ttl_seconds, None, "no single subject matches")
         if too_many:
             return ChallengeStarted(challenge_id, self.ttl_seconds, subject_id, "too many recent challenges")
@@ -137,7 +162,7 @@ class SubjectChallenges:
             )
         )
         try:
-            self._notifier.send(Recipient(channel, checked), code, self.ttl_seconds)
+            self._notifier.send(Recipient(channel, match.contact), code, self.ttl_seconds)
         except NotificationFailed as exc:
             # Not raised: an error only a match can cause would tell who is in the vault.
             log.warning("challenge.not_sent", challenge_id=challenge_id, error=exc.detail)

@@ -57,7 +57,7 @@ WEBHOOK_EVENT = "subject.one_time_code"
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Where a code goes: an e-mail address or a phone number (E.164), as the subject gave it."""
+    """Where a code goes: an e-mail address or a phone number (E.164), as the vault holds it."""
 
     channel: Channel
     address: str = field(repr=False)  # personal data: kept out of reprs and tracebacks

@@ -82,12 +82,12 @@ class OidcVerifier:
     def subject_for(self, subjects: SubjectService, connection: Connection, value: str) -> str:
         """The one subject whose field holds `value`; `SubjectNotVerified` for none or several."""
         try:
-            subject_id = match_subject(subjects, connection, self.settings.subject_field, value)
+            match = match_subject(subjects, connection, self.settings.subject_field, value)
         except InvalidRequest:  # the claim is not a valid value of the field
-            subject_id = None
-        if subject_id is None:
+            match = None
+        if match is None:
             raise SubjectNotVerified("no single subject matches the identity token")
-        return subject_id
+        return match.subject_id
 
     def _decode(self, id_token: str, key: Any, alg: str) -> dict[str, Any]:
         settings = self.settings

@@ -79,14 +79,14 @@ def _phone(text: str, path: str) -> Value | Problem:
 
 
 def normalise_for_index(spec: FieldSpec, value: Value) -> str:
-    """The form in which equal values compare equal: e-mail case-insensitive, text NFKC and casefolded."""
+    """The form in which equal values compare equal: e-mail lower-cased, text NFKC and casefolded."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     match spec.type:
-        case FieldType.EMAIL:
-            return value.casefold()
+        case FieldType.EMAIL:  # lower(), not casefold(): "ß" must not find "ss" (another domain)
+            return value.lower()
         case FieldType.STRING:
             return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
     return value

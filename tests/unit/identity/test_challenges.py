@@ -104,7 +104,7 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
 
 
-def test_the_code_reaches_the_address_given_and_proves_the_subject(
+def test_the_code_reaches_the_stored_address_and_proves_the_subject(
     api: ApiClient, vault: Vault, sent: MemoryNotifier
 ) -> None:
     sid = api.new_subject(ADA)
@@ -113,8 +113,8 @@ def test_the_code_reaches_the_address_given_and_proves_the_subject(
     assert started.expires_in == vault.settings.challenge_ttl_seconds == 600
     assert UUID4.fullmatch(started.challenge_id)
     [message] = sent.sent
-    assert message.recipient == Recipient("email", "ada@EXAMPLE.com")
-    assert message.recipient.address == "ada@EXAMPLE.com"  # the value given, which matched theirs
+    assert message.recipient == Recipient("email", "Ada@Example.com")
+    assert message.recipient.address == "Ada@Example.com"  # the vault's, never what was typed
     assert re.fullmatch(rf"[0-9]{{{CODE_DIGITS}}}", message.code)
     assert verify(vault, started.challenge_id, message.code) == sid
 
@@ -334,3 +334,17 @@ def test_a_failed_delivery_answers_like_any_other(api: ApiClient, vault: Vault) 
         started = failing.start(connection, "profile.email", ADA["email"])
     assert (started.subject_id, started.note) == (sid, "the code could not be sent")
     assert UUID4.fullmatch(started.challenge_id) and started.expires_in == 600
+
+
+def test_a_look_alike_address_on_another_domain_gets_no_code(
+    api: ApiClient, vault: Vault, sent: MemoryNotifier
+) -> None:
+    """`straße.de` is somebody else's domain, though Unicode case folding makes it `strasse.de`:
+    asking with it must neither match the subject nor send a code anywhere but the stored address."""
+    api.new_subject({"email": "bob@strasse.de"})
+    attacker = start(vault, "bob@straße.de")
+    assert attacker.subject_id is None
+    assert sent.sent == []
+    mixed_case = start(vault, "Bob@Strasse.DE")  # plain case differences still match ...
+    assert mixed_case.subject_id is not None
+    assert [s.recipient.address for s in sent.sent] == ["bob@strasse.de"]  # ... and it goes to the stored one

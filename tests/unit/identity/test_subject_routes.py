@@ -99,7 +99,7 @@ def test_a_subject_signs_in_with_a_code_and_gets_a_token_to_their_own_data(
     assert set(started.json()) == {"challenge_id", "expires_in"}
     assert started.json()["expires_in"] == 600
     assert started.headers["cache-control"] == "no-store"
-    assert sent.sent[-1].recipient.address == "ada@example.com"
+    assert sent.sent[-1].recipient.address == ADA["email"]  # the stored address, not the typed one
 
     code = sent.sent[-1].code
     answered = api.http.post(
