@@ -78,8 +78,10 @@ class OidcSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     home: Path
-    database_url: str
-    keystore_url: str | None = None  # None: a file beside an SQLite database, else the same database
+    database_url: str = field(repr=False)  # may hold a password
+    keystore_url: str | None = field(
+        default=None, repr=False
+    )  # None: a file beside an SQLite database, else the same database
     issuer: str = "dataward"
     audience: str = "dataward-api"
     token_ttl_seconds: int = 600

@@ -137,7 +137,7 @@ def test_readme_walkthrough_gives_the_documented_answers(server: tuple[int, Path
     assert documented is not None and intact == [documented.group(1)], result.stdout
     exported = json.loads(lines[-1])
     assert exported == answers[-1]
-    assert exported["action"] == "rights:request:open" and exported["client_id"] == "self-service"
+    assert exported["action"] == "rights:report:read" and exported["client_id"] == "self-service"
     assert exported["fields"] == ["profile.country", "profile.full_name"] and exported["reason"] == "access"
     assert "Grace" not in lines[-1] and "example.com" not in lines[-1].lower()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import timedelta
 from typing import Any
 
+from dataward.audit.query import AccessWindow, touched_by
 from support import ApiClient
 
 PROFILE = {
@@ -111,3 +113,35 @@ def test_a_subject_token_reaches_only_its_subject(api: ApiClient) -> None:
     forged = {"Authorization": me["Authorization"][:-4] + "AAAA"}
     assert api.http.get("/v1/me/report", headers=forged).status_code == 401
     assert api.http.get("/v1/me/report").status_code == 401
+
+
+def test_what_a_stolen_subject_token_read_is_sized_like_any_other_access(api: ApiClient) -> None:
+    sid = api.new_subject(PROFILE)
+    me = api.subject_auth(PROFILE["email"])
+    api.http.get("/v1/me/report", headers=me)
+    api.http.patch("/v1/me/profile", headers=me, json={"full_name": "A. Lovelace"})
+    [entry] = [
+        e for e in api.vault.audit.entries(subject_id=sid, limit=100) if e.action == "rights:report:read"
+    ]
+    assert entry.token_id is not None
+    now = api.vault.clock.now()
+    window = AccessWindow(None, entry.token_id, now - timedelta(minutes=5), now + timedelta(minutes=5))
+    with api.vault.engine.connect() as connection:
+        reach = touched_by(connection, window, subject_ids=True)
+    assert reach.subject_ids == (sid,)
+    assert "profile.full_name" in {f.field for f in reach.fields}
+
+
+def test_sign_in_fields_are_changed_by_the_team_and_an_erased_subject_changes_nothing(api: ApiClient) -> None:
+    api.new_subject(PROFILE)
+    me = api.subject_auth(PROFILE["email"])
+    moved = api.http.patch("/v1/me/profile", headers=me, json={"email": "thief@example.net"})
+    assert moved.status_code == 422
+    assert moved.json()["errors"][0]["path"] == "email"
+    assert "thief" not in moved.text
+    rid = api.http.post("/v1/me/erasure", headers=me).json()["id"]
+    api.http.post(f"/v1/rights-requests/{rid}/approve", headers=api.auth("privacy-lead"))
+    consent = {"purpose": "marketing", "notice_version": "2026-01"}
+    assert api.http.post("/v1/me/consents", headers=me, json=consent).status_code == 409
+    assert api.http.post("/v1/me/restriction", headers=me).status_code == 409
+    assert api.http.get("/v1/me/report", headers=me).status_code == 200  # what is kept, they may see

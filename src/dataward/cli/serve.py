@@ -43,6 +43,11 @@ def serve(
         raise typer.Exit(2)
     _configure_logging()
     vault = open_vault(directory)
+    if vault.settings.notifier == "console" and not is_loopback(host):
+        err_console.print(
+            "[yellow]warning:[/] one-time sign-in codes go to this console (DATAWARD_NOTIFIER=console), "
+            "and with them the addresses they are for; set DATAWARD_NOTIFIER=smtp or webhook"
+        )
     if vault.settings.key_store_url == vault.settings.database_url:
         err_console.print(
             "[yellow]warning:[/] the subjects' keys share the data's database, so its backups hold "

@@ -54,14 +54,18 @@ class ConsentLedger:
         source: str,
         client_id: str,
     ) -> ConsentEvent:
-        spec = self._policy.purposes.get(purpose)
-        if spec is None or not spec.needs_consent:
-            why = "unknown purpose" if spec is None else f"purpose {purpose} does not rest on consent"
-            raise InvalidRequest("consent cannot be recorded", [Problem("purpose", why)])
+        self.check_consent_purpose(purpose)
         event = ConsentEvent(
             purpose, ConsentStatus.GIVEN, notice_version, source, client_id, self._clock.now()
         )
         return self._append(connection, subject_id, event)
+
+    def check_consent_purpose(self, purpose: str) -> None:
+        """`InvalidRequest` unless `purpose` is declared and rests on consent."""
+        spec = self._policy.purposes.get(purpose)
+        if spec is None or not spec.needs_consent:
+            why = "unknown purpose" if spec is None else f"purpose {purpose} does not rest on consent"
+            raise InvalidRequest("consent cannot be recorded", [Problem("purpose", why)])
 
     def withdraw(
         self, connection: Connection, subject_id: str, purpose: str, *, client_id: str

@@ -143,6 +143,8 @@ class SubjectChallenges:
         code_hash = self._digest(challenge_id, code)
         now = self._clock.now()
         window = now - timedelta(seconds=self.ttl_seconds)
+        if subject_id is not None:  # one start at a time per subject, so the cap below holds (PostgreSQL)
+            connection.execute(select(subjects.c.id).where(subjects.c.id == subject_id).with_for_update())
         owned = subject_challenges.c.subject_id == (subject_id or challenge_id)
         connection.execute(delete(subject_challenges).where(owned, subject_challenges.c.created_at <= window))
         recent = select(func.count()).select_from(subject_challenges).where(owned)

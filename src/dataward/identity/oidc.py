@@ -34,6 +34,7 @@ __all__ = ["ALLOWED_ALGORITHMS", "OidcVerifier"]
 ALLOWED_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 _MAX_TOKEN_BYTES = 8192
 _LEEWAY_SECONDS = 30  # clock skew between the provider and us
+_MAX_AGE_SECONDS = 600  # how old an ID token may be when it is exchanged
 _VERIFIED_FLAG = {"email": "email_verified", "phone_number": "phone_number_verified"}
 
 
@@ -51,7 +52,11 @@ class OidcVerifier:
         self.settings = settings
         self._clock = clock
         self._jwks = jwks_client or PyJWKClient(
-            settings.jwks_url, cache_keys=True, cache_jwk_set=True, lifespan=300, timeout=5
+            settings.jwks_url,
+            cache_keys=False,
+            cache_jwk_set=True,
+            lifespan=300,
+            timeout=5,  # a removed key goes in 5 min
         )
 
     def verified_claim(self, id_token: str) -> str:
@@ -68,6 +73,8 @@ class OidcVerifier:
             raise SubjectNotVerified("the identity token's algorithm is not accepted")
         if not isinstance(kid, str):
             raise SubjectNotVerified("the identity token names no key")
+        if str(header.get("typ", "JWT")).lower() in ("at+jwt", "application/at+jwt"):
+            raise SubjectNotVerified("an access token is not an identity token")
         try:
             key = self._jwks.get_signing_key(kid)
         except PyJWKClientConnectionError:
@@ -116,6 +123,8 @@ class OidcVerifier:
             raise SubjectNotVerified("the identity token has expired")
         if iat > now + _LEEWAY_SECONDS or nbf > now + _LEEWAY_SECONDS:
             raise SubjectNotVerified("the identity token is not valid yet")
+        if iat < now - _MAX_AGE_SECONDS:  # a sign-in is fresh: an old token is a replayed one
+            raise SubjectNotVerified("the identity token was issued too long ago")
         aud = claims["aud"]
         if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != settings.audience:
             raise SubjectNotVerified("the identity token was issued to another party (azp)")
@@ -127,6 +136,6 @@ class OidcVerifier:
         if not isinstance(value, str) or not value:
             raise SubjectNotVerified(f"the identity token has no {name} claim")
         flag = _VERIFIED_FLAG.get(name, f"{name}_verified")
-        if (name in _VERIFIED_FLAG or flag in claims) and claims.get(flag) is not True:
+        if claims.get(flag) is not True:  # an unverified claim proves nothing, whatever its name
             raise SubjectNotVerified(f"the identity provider has not verified the {name} claim")
         return value

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from dataward.api.deps import SubjectCaller, SubjectCallerDep
 from dataward.audit import AuditAction, Outcome
-from dataward.errors import InvalidRequest, NotFound
+from dataward.errors import Conflict, InvalidRequest, NotFound, Problem
 from dataward.identity.tokens import SELF_SERVICE
 from dataward.rights.report import access_report, portability_export
 from dataward.rights.report_html import render_access_report
@@ -88,6 +88,13 @@ async def _rectify(
 ) -> dict[str, Any]:
     vault = me.vault
     checked = vault.subjects.check_collection(collection, values)  # names every wrong field
+    _still_held(me)
+    signs_in = [n for n in checked if (spec := vault.policy.field(f"{collection}.{n}")) and spec.searchable]
+    if signs_in:  # a stolen five-minute token must not become a permanent one by a new address
+        problems = [
+            Problem(n, "identifies you at sign-in: ask the privacy team to change it") for n in signs_in
+        ]
+        raise InvalidRequest("some fields cannot be changed here", problems)
     if vault.policy.collections[collection].multiple != (record_id is not None):
         raise InvalidRequest(
             f"name the record to correct as /v1/me/{collection}/{{record_id}}"
@@ -103,7 +110,9 @@ async def _rectify(
     )
     if record_id is not None and not current:
         raise NotFound("no such record")
-    await _audit_open(me, RequestKind.RECTIFICATION, tuple(fields))
+    await me.vault.audit.record(
+        me.event(AuditAction.RECORD_WRITE, Outcome.ALLOWED, tuple(fields), reason="rectification")
+    )
     async with vault.writing() as connection:
         vault.subjects.write(connection, me.subject_id, collection, {**current, **checked}, record_id)
         request = _open_and_carry_out(me, connection, RequestKind.RECTIFICATION, {"fields": fields})
@@ -128,6 +137,8 @@ async def object_to(body: Objection, me: SubjectCallerDep) -> dict[str, Any]:
 @router.post("/consents", status_code=201, summary="Give consent to a purpose")
 async def give_consent(body: Consent, me: SubjectCallerDep) -> dict[str, Any]:
     vault = me.vault
+    _still_held(me)
+    vault.consent.check_consent_purpose(body.purpose)  # before the audit entry says it happened
     await vault.audit.record(me.event(AuditAction.CONSENT_GIVE, Outcome.ALLOWED, purpose=body.purpose))
     async with vault.writing() as connection:
         event = vault.consent.give(
@@ -142,6 +153,8 @@ async def withdraw_consent(
     purpose: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,62}$")], me: SubjectCallerDep
 ) -> dict[str, Any]:
     vault = me.vault
+    _still_held(me)
+    vault.consent.check_consent_purpose(purpose)
     await vault.audit.record(me.event(AuditAction.CONSENT_WITHDRAW, Outcome.ALLOWED, purpose=purpose))
     async with vault.writing() as connection:
         event = vault.consent.withdraw(connection, me.subject_id, purpose, client_id=SELF_SERVICE)
@@ -163,6 +176,7 @@ async def _request(
 ) -> dict[str, Any]:
     vault = me.vault
     details = vault.rights.check_details(kind, details or {})
+    _still_held(me)
     await _audit_open(me, kind)
     async with vault.writing() as connection:
         request = _open_and_carry_out(me, connection, kind, details)
@@ -173,7 +187,8 @@ async def _report(me: SubjectCaller, kind: RequestKind) -> dict[str, Any]:
     vault = me.vault
     with read_connection(vault.engine) as connection:
         fields = tuple(vault.subjects.held(connection, me.subject_id))
-    await _audit_open(me, kind, fields)  # audited before any data leaves
+    # audited before any data leaves, as a report of these fields (breach sizing counts it)
+    await vault.audit.record(me.event(AuditAction.RIGHTS_REPORT, Outcome.ALLOWED, fields, reason=kind.value))
     async with vault.writing() as connection:
         _open_and_carry_out(me, connection, kind, {})
     with read_connection(vault.engine) as connection:  # not under the write lock: it may be long
@@ -181,6 +196,13 @@ async def _report(me: SubjectCaller, kind: RequestKind) -> dict[str, Any]:
             connection, me.subject_id, subjects=vault.subjects, consent=vault.consent,
             policy=vault.policy, now=vault.clock.now(),
         )  # fmt: skip
+
+
+def _still_held(me: SubjectCaller) -> None:
+    """An erased subject's token (alive for minutes more) changes nothing; the report still works."""
+    with read_connection(me.vault.engine) as connection:
+        if me.vault.subjects.state(connection, me.subject_id).erased:
+            raise Conflict("your data was erased: nothing is left to change")
 
 
 async def _audit_open(me: SubjectCaller, kind: RequestKind, fields: tuple[str, ...] = ()) -> None:

@@ -237,12 +237,21 @@ def test_clock_skew_is_tolerated_a_little(verifier: OidcVerifier, keys: Keys) ->
 def test_another_claim_can_be_used(provider: Provider, policy: Policy, keys: Keys) -> None:
     settings = OidcSettings(issuer=ISSUER, audience=AUDIENCE, jwks_url=provider.url, claim="upn")
     verifier = OidcVerifier(settings, policy, FrozenClock(at=NOW))
-    assert verifier.verified_claim(sign(keys.ed, "EdDSA", "ed-1", claims(upn="ada@corp.example"))) == (
-        "ada@corp.example"
-    )
-    unverified = claims(upn="ada@corp.example", upn_verified=False)
+    verified = claims(upn="ada@corp.example", upn_verified=True)
+    assert verifier.verified_claim(sign(keys.ed, "EdDSA", "ed-1", verified)) == "ada@corp.example"
+    for unverified in (claims(upn="ada@corp.example", upn_verified=False), claims(upn="ada@corp.example")):
+        with pytest.raises(SubjectNotVerified):  # an unverified claim proves nothing, nor an unflagged one
+            verifier.verified_claim(sign(keys.ed, "EdDSA", "ed-1", unverified))
+
+
+def test_an_old_identity_token_or_an_access_token_is_refused(verifier: OidcVerifier, keys: Keys) -> None:
+    stale = claims(iat=NOW - 3600)  # an hour old: replayed, not a fresh sign-in
     with pytest.raises(SubjectNotVerified):
-        verifier.verified_claim(sign(keys.ed, "EdDSA", "ed-1", unverified))
+        verifier.verified_claim(sign(keys.ed, "EdDSA", "ed-1", stale))
+    assert verifier.verified_claim(sign(keys.ed, "EdDSA", "ed-1")) == EMAIL  # the same, fresh, is fine
+    access_token = jwt.encode(claims(), keys.ed, algorithm="EdDSA", headers={"kid": "ed-1", "typ": "at+jwt"})
+    with pytest.raises(SubjectNotVerified):
+        verifier.verified_claim(access_token)
 
 
 def test_a_provider_that_is_down_is_a_503_not_a_401(
