@@ -25,6 +25,7 @@ from dataward.policy import Policy, load_policy
 from dataward.services import Vault
 from dataward.settings import Settings
 from dataward.storage import create_database_engine, migrate
+from processors import Receiver, serve_receiver
 from support import FAST_HASHER, ApiClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,3 +140,9 @@ def vault(
 def api(vault: Vault) -> Iterator[ApiClient]:
     with TestClient(create_app(vault, access_log=False)) as http:
         yield ApiClient(http=http, vault=vault)
+
+
+@pytest.fixture
+def receiver(clock: FrozenClock) -> Iterator[Receiver]:
+    """A processor's webhook receiver on 127.0.0.1 (see `processors.py`)."""
+    yield from serve_receiver(clock)
