@@ -3,9 +3,10 @@ file to another (a purpose naming a field, a role naming a purpose) live in `ref
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import isodate
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
@@ -260,9 +261,15 @@ class Policy(_Model):
     _purpose_fields: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: object, /) -> None:
-        self._purpose_fields.update(
-            {name: frozenset(self.expand(purpose.fields)) for name, purpose in self.purposes.items()}
-        )
+        self._purpose_fields = {
+            name: frozenset(self.expand(purpose.fields)) for name, purpose in self.purposes.items()
+        }
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
+        """A copy whose derived tables follow `update` (a plain copy would share the original's)."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.model_post_init(None)
+        return copied
 
     def field_paths(self) -> list[str]:
         """Every field as `collection.field`, in file order."""

@@ -379,10 +379,13 @@ class RightsService:
             connection, request, RequestState.COMPLETED, "outbox", "every processor acknowledged"
         )
 
-    def settle_all(self, connection: Connection) -> int:
-        """Settle every notifying request; return how many completed."""
+    def settle_all(self, connection: Connection, limit: int = 200) -> int:
+        """Settle up to `limit` notifying requests, oldest first; return how many completed."""
         rows = connection.execute(
-            select(rights_requests).where(rights_requests.c.state == RequestState.NOTIFYING.value)
+            select(rights_requests)
+            .where(rights_requests.c.state == RequestState.NOTIFYING.value)
+            .order_by(rights_requests.c.updated_at)
+            .limit(limit)
         )
         waiting = [_request(row) for row in rows]
         return sum(self.settle(connection, r).state is RequestState.COMPLETED for r in waiting)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, exists, insert, or_, select, update
 
 from dataward.clock import Clock
 from dataward.errors import Conflict, InvalidRequest, NotFound, Problem
@@ -401,15 +401,24 @@ class SubjectService:
             .join(field_values, field_values.c.record_id == records.c.id)
             .where(records.c.subject_id == subject_id, field_values.c.key_slot == int(KeySlot.KEPT))
         )
-        kept = sorted({f"{r.collection}.{r.field}" for r in kept_rows})
+        # what the *current* policy keeps: a field no obligation keeps any more goes too
+        kept = sorted({f"{r.collection}.{r.field}" for r in kept_rows} & self._kept_paths)
         self._keys.destroy(subject_id, [KeySlot.DATA] if kept else list(KeySlot))
         owned = select(records.c.id).where(records.c.subject_id == subject_id).scalar_subquery()
         if kept:
-            connection.execute(
-                delete(field_values).where(
-                    field_values.c.record_id.in_(owned), field_values.c.key_slot != int(KeySlot.KEPT)
+            keeps = or_(
+                *(
+                    and_(
+                        field_values.c.field == name,
+                        exists().where(
+                            records.c.id == field_values.c.record_id, records.c.collection == collection
+                        ),
+                    )
+                    for collection, _, name in (path.partition(".") for path in kept)
                 )
             )
+            still_kept = and_(field_values.c.key_slot == int(KeySlot.KEPT), keeps)
+            connection.execute(delete(field_values).where(field_values.c.record_id.in_(owned), ~still_kept))
             emptied = ~exists().where(field_values.c.record_id == records.c.id)
             connection.execute(delete(records).where(records.c.subject_id == subject_id, emptied))
             for table in (blind_indexes, consent_events, objections, subject_challenges):

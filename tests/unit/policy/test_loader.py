@@ -220,3 +220,11 @@ def test_a_processor_webhook_is_https_or_local(url: str, accepted: bool) -> None
         with pytest.raises(PolicyError) as raised:
             parse_policy(yaml.safe_dump(document))
         assert any("webhook" in str(p) and "https" in str(p) for p in raised.value.problems)
+
+
+def test_a_copy_with_other_purposes_answers_for_its_own_purposes(policy: Policy) -> None:
+    purposes = dict(policy.purposes)
+    purposes["invoicing"] = purposes["invoicing"].model_copy(update={"fields": ["profile.country"]})
+    narrower = policy.model_copy(update={"purposes": purposes})
+    assert narrower.purpose_fields("invoicing") == {"profile.country"}
+    assert policy.purpose_fields("invoicing") == {"profile.country", "profile.full_name"}  # untouched
