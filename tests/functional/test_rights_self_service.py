@@ -145,3 +145,16 @@ def test_sign_in_fields_are_changed_by_the_team_and_an_erased_subject_changes_no
     assert api.http.post("/v1/me/consents", headers=me, json=consent).status_code == 409
     assert api.http.post("/v1/me/restriction", headers=me).status_code == 409
     assert api.http.get("/v1/me/report", headers=me).status_code == 200  # what is kept, they may see
+
+
+def test_the_report_lists_apart_the_purposes_my_choices_stopped(api: ApiClient) -> None:
+    api.new_subject(PROFILE)
+    me = api.subject_auth(PROFILE["email"])
+    api.http.post("/v1/me/objections", headers=me, json={"purpose": "support"})
+    information = api.http.get("/v1/me/report", headers=me).json()["information"]
+    going_on = {p["purpose"] for p in information["purposes"]}
+    stopped = {s["purpose"]: s["reason"] for s in information["stopped_purposes"]}
+    assert stopped["support"] == "objected" and stopped["marketing"] == "no_consent"
+    assert "support" not in going_on and "billing" in going_on
+    html = api.http.get("/v1/me/report?format=html", headers=me).text
+    assert "Not used any more" in html and "objected" in html

@@ -7,7 +7,7 @@ the access report, so every report says the same thing for the same policy and t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from dataward.policy.models import LegalBasis, Policy, Purpose
@@ -28,14 +28,18 @@ NO_AUTOMATED_DECISIONS = (
 )
 
 
-def subject_information(policy: Policy, held_fields: Collection[str]) -> dict[str, Any]:
+def subject_information(
+    policy: Policy, held_fields: Collection[str], stopped: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Art. 15 information for a subject who has data in `held_fields` (`collection.field` paths).
-    Everything is in policy file order."""
+    `stopped` names the purposes that the subject's own choices keep from the data (erasure,
+    restriction, objection, consent not given), with the reason: they are listed apart, not as
+    processing that goes on. Everything is in policy file order."""
     wanted = set(held_fields)
+    stopped = stopped or {}
     held = [path for path in policy.field_paths() if path in wanted]
-    purposes = {
-        name: purpose for name, purpose in policy.purposes.items() if policy.purpose_fields(name) & wanted
-    }
+    using = [name for name in policy.purposes if policy.purpose_fields(name) & wanted]
+    purposes = {name: policy.purposes[name] for name in using if name not in stopped}
     recipients = _recipients(policy, purposes)
     c = policy.controller
     return {
@@ -62,6 +66,7 @@ def subject_information(policy: Policy, held_fields: Collection[str]) -> dict[st
         "sources": _sources(purposes),  # 15(1)(g)
         "automated_decision_making": _automated(purposes),  # 15(1)(h)
         "transfers": [dict(r) for r in recipients if r["third_country"]],  # 15(2)
+        "stopped_purposes": [{"purpose": name, "reason": stopped[name]} for name in using if name in stopped],
     }
 
 

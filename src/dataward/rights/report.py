@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from dataward.access import subject_refusal
 from dataward.consent import ConsentLedger
 from dataward.policy import Policy
 from dataward.policy.disclosure import subject_information
@@ -38,6 +39,12 @@ def access_report(
     held = subjects.held(connection, subject_id)
     result = subjects.read(connection, subject_id, held)
     state = subjects.state(connection, subject_id)
+    stopped: dict[str, str] = {}
+    for name, purpose in policy.purposes.items():  # the decision point's own rule, purpose by purpose
+        given = consent.status(connection, subject_id, name) if purpose.needs_consent else None
+        refusal = subject_refusal(purpose, given, subjects.state(connection, subject_id, name))
+        if refusal is not None:
+            stopped[name] = refusal.value
     return {
         "subject_id": subject_id,
         "generated_at": now.isoformat(),
@@ -53,7 +60,7 @@ def access_report(
             }
             for e in consent.history(connection, subject_id)
         ],
-        "information": subject_information(policy, held),
+        "information": subject_information(policy, held, stopped),
     }
 
 
