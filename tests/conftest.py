@@ -63,6 +63,10 @@ def postgres_server() -> str:
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """A URL to a fresh, empty schema of its own on the PostgreSQL server."""
+    yield from _schema(postgres_server)
+
+
+def _schema(postgres_server: str) -> Iterator[str]:
     schema = f"t_{secrets.token_hex(6)}"
     admin = create_database_engine(postgres_server)
     with admin.begin() as connection:
@@ -83,6 +87,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'dataward.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def second_database_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Another database on the same backend as `database_url` (another region's, say)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    yield from _schema(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture

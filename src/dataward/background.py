@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 import structlog
 
-from dataward.retention import audited_sweep
 from dataward.rights.outbox import DeliveryReport, run_outbox
 from dataward.services import Vault
 from dataward.storage import write_transaction
@@ -28,9 +27,7 @@ async def run_background(vault: Vault, stop: asyncio.Event) -> None:
             vault.rights.settle_all(connection)
 
     def sweep() -> None:
-        report = audited_sweep(
-            vault.engine, vault.key_store, vault.policy, vault.clock, vault.audit, "retention"
-        )
+        report = vault.sweep_retention("retention")
         if report.total:
             log.info("retention.swept", values=report.total, subjects=report.subjects)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -19,11 +20,13 @@ from dataward.identity.oidc import OidcVerifier
 from dataward.keys import Keyring, KeyringError, LocalKeyring
 from dataward.keys.subject_keys import SubjectKeyStore
 from dataward.policy import Policy, load_policy
+from dataward.retention import SweepReport, audited_sweep, combined, sweep
 from dataward.rights.outbox import Outbox
 from dataward.rights.requests import RightsService
 from dataward.settings import Settings
 from dataward.storage import create_database_engine, write_transaction
 from dataward.subjects import SubjectService
+from dataward.subjects.regions import Regions, RegionStore
 
 __all__ = ["Vault"]
 
@@ -43,6 +46,7 @@ class Vault:
     issuer: TokenIssuer
     verifier: TokenVerifier
     notifier: Notifier
+    regions: Regions
     challenges: SubjectChallenges
     oidc: OidcVerifier | None  # None: no OpenID Connect provider is configured
     outbox: Outbox
@@ -58,9 +62,11 @@ class Vault:
         clock: Clock | None = None,
         password_hasher: PasswordHasher | None = None,
         notifier: Notifier | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Vault:
         """`notifier`, when given, sends one-time codes as it is (tests pass a `MemoryNotifier`);
-        otherwise the one the settings name sends them from a worker thread."""
+        otherwise the one the settings name sends them from a worker thread. `environ` holds the
+        other regions' database URLs (default: the process environment)."""
         policy = policy or load_policy(settings.policy_path)
         keyring = keyring or LocalKeyring.open(settings.keyring_path)
         clock = clock or SystemClock()
@@ -70,6 +76,13 @@ class Vault:
             raise KeyringError("on SQLite the key store needs a file of its own (DATAWARD_KEYSTORE_URL)")
         key_store = SubjectKeyStore.open(settings.key_store_url, keyring, engine=engine if shared else None)
         subject_service = SubjectService(engine, key_store, keyring, policy, clock)
+        home = RegionStore(policy.default_region, engine, keyring, key_store, subject_service, default=True)
+        try:
+            regions = Regions.open(settings, policy, home, clock, os.environ if environ is None else environ)
+        except Exception:
+            engine.dispose()
+            key_store.engine.dispose()
+            raise
         notifier = notifier or QueuedNotifier(notifier_from_settings(settings, clock))
         outbox = Outbox(engine, policy, clock)
         return cls(
@@ -92,8 +105,9 @@ class Vault:
             issuer=TokenIssuer(keyring, settings, clock),
             verifier=TokenVerifier(keyring, settings, clock),
             notifier=notifier,
+            regions=regions,
             challenges=SubjectChallenges(
-                subject_service,
+                regions,
                 keyring,
                 policy,
                 notifier,
@@ -103,8 +117,19 @@ class Vault:
             ),
             oidc=OidcVerifier(settings.oidc, policy, clock) if settings.oidc else None,
             outbox=outbox,
-            rights=RightsService(subject_service, outbox, policy, clock),
+            rights=RightsService(regions, outbox, policy, clock),
         )
+
+    @asynccontextmanager
+    async def writing_in(self, store: RegionStore) -> AsyncIterator[Connection]:
+        """A write transaction on a region's store: the vault's own database takes turns with the
+        audit batches (`writing`); another region's database has no audit log to wait for."""
+        if store.default:
+            async with self.writing() as connection:
+                yield connection
+        else:
+            with write_transaction(store.engine) as connection:
+                yield connection
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Connection]:
@@ -114,6 +139,18 @@ class Vault:
             with write_transaction(self.engine) as connection:
                 yield connection
 
+    def sweep_retention(self, actor: str, *, dry_run: bool = False) -> SweepReport:
+        """A retention sweep of every region's store (see `dataward.retention`), as one report.
+        Not for the event loop's thread: it waits for the audit log."""
+        now = self.clock.now()
+        reports = [
+            sweep(store.engine, store.key_store, self.policy, now, dry_run=True)
+            if dry_run
+            else audited_sweep(store.engine, store.key_store, self.policy, self.clock, self.audit, actor)
+            for store in self.regions.all()
+        ]
+        return combined(reports)
+
     def close(self) -> None:
         self.audit.close()
         if isinstance(self.notifier, QueuedNotifier):
@@ -121,3 +158,4 @@ class Vault:
         self.outbox.close()
         self.engine.dispose()
         self.key_store.engine.dispose()
+        self.regions.close()

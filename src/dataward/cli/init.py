@@ -10,10 +10,12 @@ from typing import Annotated
 
 import typer
 
-from dataward.cli._common import DirOption, JsonOption, emit, settings_for
+from dataward.cli._common import DirOption, JsonOption, emit, err_console, settings_for
 from dataward.keys import LocalKeyring
 from dataward.policy import load_policy
 from dataward.storage import create_database_engine, migrate
+from dataward.storage.engine import create_private_sqlite_file
+from dataward.subjects.regions import region_keyring_path
 
 
 def init(
@@ -34,18 +36,35 @@ def init(
     settings.home.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o700)  # noqa: PTH101 - the folder holds the key file
     source = policy_file or Path(str(resources.files("dataward.policy") / "examples" / "saas.yaml"))
-    load_policy(source)  # refuse an invalid policy before anything is written
+    policy = load_policy(source)  # refuse an invalid policy before anything is written
     if policy_file is not None or not settings.policy_path.exists():
         shutil.copyfile(source, settings.policy_path)
     created_keys = not settings.keyring_path.exists()
     if created_keys:
         LocalKeyring.generate(settings.keyring_path)
-    _private_sqlite_file(settings.database_url)
+    create_private_sqlite_file(settings.database_url)
     engine = create_database_engine(settings.database_url)
     try:
         migrate(engine)
     finally:
         engine.dispose()
+    for name, region in policy.regions.items():  # each other region: its own key file and database
+        if region.default:
+            continue
+        if not region_keyring_path(settings, name).exists():
+            LocalKeyring.generate(region_keyring_path(settings, name))
+        url = os.environ.get(region.database_url_env or "")
+        if not url:
+            err_console.print(
+                f"[yellow]warning:[/] region {name}: set ${region.database_url_env}, then init again"
+            )
+            continue
+        create_private_sqlite_file(url)
+        regional = create_database_engine(url)
+        try:
+            migrate(regional)
+        finally:
+            regional.dispose()
     emit(
         as_json,
         {
@@ -61,11 +80,3 @@ def init(
         f"  database {engine.url.render_as_string(hide_password=True)}\n"
         "next: dataward serve, then dataward clients add NAME --role ROLE",
     )
-
-
-def _private_sqlite_file(url: str) -> None:
-    """Create the SQLite file owner-only; SQLite gives its -wal and -shm files the same mode."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from dataward.cli._common import DirOption, JsonOption, console, emit, open_vault
-from dataward.retention import audited_sweep, sweep
 
 app = typer.Typer(
     help="Retention sweeps.\n\nExample: dataward retention run --dry-run",
@@ -29,11 +28,7 @@ def run(
     """
     vault = open_vault(directory)
     try:
-        parts = (vault.engine, vault.key_store, vault.policy)
-        if dry_run:
-            report = sweep(*parts, vault.clock.now(), dry_run=True)
-        else:
-            report = audited_sweep(*parts, vault.clock, vault.audit, "cli")
+        report = vault.sweep_retention("cli", dry_run=dry_run)
     finally:
         vault.close()
     if as_json:

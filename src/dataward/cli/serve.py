@@ -55,6 +55,7 @@ def serve(
             "backed up apart"
         )
     migrate(vault.engine)
+    vault.regions.migrate()
     app = create_app(vault, access_log=access_log, background=True)
     run_server(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
 

@@ -33,7 +33,7 @@ class GiveConsent(BaseModel):
 @router.post("", status_code=201, summary="Record that the subject gave consent to a purpose")
 async def give_consent(subject_id: str, body: GiveConsent, caller: CallerDep) -> dict[str, Any]:
     sid = await _writable(subject_id, caller, AuditAction.CONSENT_GIVE, body.purpose)
-    async with caller.vault.writing() as connection:
+    async with caller.vault.writing_in(caller.vault.regions.of(sid)) as connection:
         event = caller.vault.consent.give(
             connection,
             sid,
@@ -48,7 +48,7 @@ async def give_consent(subject_id: str, body: GiveConsent, caller: CallerDep) ->
 @router.delete("/{purpose}", summary="Withdraw consent; effective on the next read")
 async def withdraw_consent(subject_id: str, purpose: PurposeName, caller: CallerDep) -> dict[str, Any]:
     sid = await _writable(subject_id, caller, AuditAction.CONSENT_WITHDRAW, purpose)
-    async with caller.vault.writing() as connection:
+    async with caller.vault.writing_in(caller.vault.regions.of(sid)) as connection:
         event = caller.vault.consent.withdraw(connection, sid, purpose, client_id=caller.principal.client_id)
     return {"purpose": event.purpose, "status": event.event.value, "at": event.at.isoformat()}
 
@@ -59,8 +59,9 @@ async def _writable(subject_id: str, caller: Caller, tag: AuditAction, purpose: 
     if not is_subject_id(subject_id):
         raise NotFound("no such subject")
     await caller.require(Action.WRITE, tag, subject_id, purpose)
-    with vault.engine.connect() as connection:
-        if not vault.subjects.exists(connection, subject_id):
+    store = vault.regions.of(subject_id)
+    with store.engine.connect() as connection:
+        if not store.subjects.exists(connection, subject_id):
             raise NotFound("no such subject")
     await vault.audit.record(caller.event(tag, Outcome.ALLOWED, subject_id, purpose=purpose))
     return subject_id

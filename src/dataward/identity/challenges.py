@@ -20,6 +20,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +34,7 @@ from dataward.identity.notifiers import Channel, Notifier, Recipient
 from dataward.keys import Keyring
 from dataward.policy import FieldType, Policy
 from dataward.storage.tables import subject_challenges, subjects
+from dataward.subjects.regions import Regions, RegionStore
 from dataward.subjects.service import SubjectService, is_subject_id
 from dataward.subjects.values import check_value
 
@@ -79,6 +81,19 @@ def match_subject(
     return Match(ids[0], stored)
 
 
+def match_anywhere(
+    regions: Regions, central: Connection, path: str, value: object
+) -> tuple[RegionStore, Match] | None:
+    """`match_subject` in every region: the one subject, in whichever region, or None."""
+    found: list[tuple[RegionStore, Match]] = []
+    for store in regions.all():
+        with regions.reading(store, central) as connection:
+            match = match_subject(store.subjects, connection, path, value)
+        if match is not None:
+            found.append((store, match))
+    return found[0] if len(found) == 1 else None
+
+
 def _as_stored(subjects_: SubjectService, path: str, value: str) -> str:
     """`value` in the form the vault stores (a phone number in E.164, say)."""
     collection, _, name = path.partition(".")
@@ -100,7 +115,7 @@ class ChallengeStarted:
 class SubjectChallenges:
     def __init__(
         self,
-        subjects_: SubjectService,
+        regions: Regions,
         keyring: Keyring,
         policy: Policy,
         notifier: Notifier,
@@ -109,7 +124,7 @@ class SubjectChallenges:
         ttl_seconds: int = 600,
         max_attempts: int = 5,
     ) -> None:
-        self._subjects = subjects_
+        self._regions = regions
         self._policy = policy
         self._notifier = notifier
         self._clock = clock
@@ -127,15 +142,24 @@ class SubjectChallenges:
             raise InvalidRequest("a code cannot be sent through that field", [problem])
         return channel
 
-    def start(self, connection: Connection, field_path: str, value: object) -> ChallengeStarted:
-        """Begin a challenge for the subject whose `field_path` is `value`, in a write transaction.
+    def start(self, central: Connection, field_path: str, value: object) -> ChallengeStarted:
+        """Begin a challenge for the subject whose `field_path` is `value`, in whichever region;
+        `central` is a write transaction on the vault's own database. The challenge lives with its
+        subject, in its region's database.
 
         The answer has the same shape whether anyone matched or not. `InvalidRequest` only for what
         the request itself gets wrong (a field that cannot carry a code, a malformed value)."""
         channel = self.channel(field_path)
         spec = self._policy.field(field_path)
         checked = check_value(spec, value, "value") if spec is not None else None
-        match = match_subject(self._subjects, connection, field_path, value)
+        found = match_anywhere(self._regions, central, field_path, value)
+        store, match = found if found else (self._regions.default, None)
+        with self._regions.writing(store, central) as connection:
+            return self._start(connection, channel, checked, match)
+
+    def _start(
+        self, connection: Connection, channel: Channel, checked: object, match: Match | None
+    ) -> ChallengeStarted:
         subject_id = match.subject_id if match else None
         # Much the same work on every path (a code, its HMAC, a fresh id, the same queries), so the
         # time taken says little about a match; sending happens elsewhere (see QueuedNotifier).
@@ -171,19 +195,35 @@ class SubjectChallenges:
             return ChallengeStarted(challenge_id, self.ttl_seconds, subject_id, "the code could not be sent")
         return ChallengeStarted(challenge_id, self.ttl_seconds, subject_id, "code sent")
 
-    def verify(self, connection: Connection, challenge_id: str, code: str) -> str:
+    def verify(self, central: Connection, challenge_id: str, code: str) -> str:
         """The subject id, if `code` answers the live challenge `challenge_id`; it is then used up.
 
-        Raises `SubjectNotVerified` for every failure. A wrong code counts an attempt on
-        `connection`: commit it even when this raises, or the attempt is not counted."""
+        Raises `SubjectNotVerified` for every failure. A wrong code counts an attempt: in another
+        region's database it is committed here; on `central` (the default region), commit it even
+        when this raises, or the attempt is not counted."""
         code_hash = self._digest(challenge_id, code)  # before any branch: the same work for all
-        row = None
-        if is_subject_id(challenge_id):  # our ids are random UUIDs: anything else names nothing
-            row = connection.execute(
-                select(subject_challenges).where(subject_challenges.c.id == challenge_id).with_for_update()
-            ).first()
-        if row is None:
+        if not is_subject_id(challenge_id):  # our ids are random UUIDs: anything else names nothing
             raise SubjectNotVerified("unknown challenge")
+        for store in self._regions.all():
+            failure: SubjectNotVerified | None = None
+            with self._regions.writing(store, central) as connection:
+                row = connection.execute(
+                    select(subject_challenges)
+                    .where(subject_challenges.c.id == challenge_id)
+                    .with_for_update()
+                ).first()
+                if row is None:
+                    continue
+                try:
+                    return self._answer(connection, row, code_hash)
+                except SubjectNotVerified as exc:
+                    failure = exc  # leave the block normally: the attempt it counted commits
+            if failure is not None:
+                raise failure
+        raise SubjectNotVerified("unknown challenge")
+
+    def _answer(self, connection: Connection, row: Any, code_hash: bytes) -> str:
+        challenge_id: str = row.id
         subject_id: str = row.subject_id
         now = self._clock.now()
         if row.used_at is not None:

@@ -23,11 +23,11 @@ from sqlalchemy import Connection
 
 from dataward.clock import Clock
 from dataward.errors import InvalidRequest
-from dataward.identity.challenges import match_subject
+from dataward.identity.challenges import match_anywhere
 from dataward.identity.errors import IdentityProviderUnavailable, SubjectNotVerified
 from dataward.policy import Policy
 from dataward.settings import OidcSettings
-from dataward.subjects.service import SubjectService
+from dataward.subjects.regions import Regions
 
 __all__ = ["ALLOWED_ALGORITHMS", "OidcVerifier"]
 
@@ -86,10 +86,12 @@ class OidcVerifier:
         claims = self._decode(id_token, key.key, alg)
         return self._claim(claims)
 
-    def subject_for(self, subjects: SubjectService, connection: Connection, value: str) -> str:
-        """The one subject whose field holds `value`; `SubjectNotVerified` for none or several."""
+    def subject_for(self, regions: Regions, central: Connection, value: str) -> str:
+        """The one subject, in any region, whose field holds `value`; `SubjectNotVerified` for
+        none or several."""
         try:
-            match = match_subject(subjects, connection, self.settings.subject_field, value)
+            found = match_anywhere(regions, central, self.settings.subject_field, value)
+            match = found[1] if found else None
         except InvalidRequest:  # the claim is not a valid value of the field
             match = None
         if match is None:

@@ -136,7 +136,7 @@ async def _by_id_token(vault: Vault, grant: IdTokenGrant) -> str:
     # Off the event loop: the first token, or one with a new key id, fetches the provider's keys.
     claim = await anyio.to_thread.run_sync(oidc.verified_claim, grant.id_token)
     with read_connection(vault.engine) as connection:
-        return oidc.subject_for(vault.subjects, connection, claim)
+        return oidc.subject_for(vault.regions, connection, claim)
 
 
 def _event(

@@ -23,7 +23,6 @@ and its rows are gone or going. Nothing unwrapped is cached.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -31,15 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, select, update
-from sqlalchemy.engine import make_url
 
 from dataward.keys.envelope import DataKey, generate_data_key
 from dataward.keys.errors import KeyringError
 from dataward.keys.keyring import Keyring, WrappedKey
-from dataward.storage.engine import create_database_engine, write_transaction
+from dataward.storage.engine import create_database_engine, create_private_sqlite_file, write_transaction
 from dataward.storage.tables import keystore_metadata, subject_keys
 
 __all__ = ["KeySlot", "SubjectKeyStore", "SubjectKeys"]
@@ -90,7 +87,7 @@ class SubjectKeyStore:
         """The store at `url` (its table made if missing); `engine` reuses the data's engine when
         both live in one database."""
         if engine is None:
-            _private_sqlite_file(url)
+            create_private_sqlite_file(url)
             engine = create_database_engine(url, sqlite_journal="DELETE")
         keystore_metadata.create_all(engine)
         return cls(engine, keyring)
@@ -229,14 +226,3 @@ def _after(position: tuple[str, int]) -> ColumnElement[bool]:
 def _context(subject_id: str, slot: int) -> bytes:
     """What a wrapped key is bound to: its subject and slot (a key moved to another row fails)."""
     return f"{subject_id}\x00{slot}".encode()
-
-
-def _private_sqlite_file(url: str) -> None:
-    """Create an SQLite key store file as 0600 before SQLite opens it with the default mode."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return
-    path = Path(parsed.database)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

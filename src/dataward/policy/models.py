@@ -240,9 +240,18 @@ class Processor(_Model):
         return self.country not in geography.EEA_COUNTRIES
 
 
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
+
+
 class Region(_Model):
+    """Where subjects' data lives. The default region uses the vault's own database; any other
+    names the environment variables that hold its database URL and, optionally, its key store's
+    (never the URLs themselves: they carry passwords)."""
+
     description: Text | None = None
     default: bool = False
+    database_url_env: EnvName | None = None
+    keystore_url_env: EnvName | None = None
 
 
 class Policy(_Model):

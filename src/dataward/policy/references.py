@@ -31,6 +31,13 @@ def check_references(policy: Policy) -> list[Problem]:
     defaults = [name for name, region in policy.regions.items() if region.default]
     if len(defaults) != 1:
         problems.append(Problem("regions", f"exactly one region must be default, found {len(defaults)}"))
+    for name, region in policy.regions.items():
+        if region.default and (region.database_url_env or region.keystore_url_env):
+            problems.append(Problem(f"regions.{name}", "the default region uses the vault's own database"))
+        if not region.default and region.database_url_env is None:
+            problems.append(
+                Problem(f"regions.{name}.database_url_env", "name the variable that holds its database URL")
+            )
     return problems
 
 

@@ -22,7 +22,7 @@ from dataward.policy import Policy
 from dataward.storage.engine import read_connection, write_transaction
 from dataward.storage.tables import blind_indexes, field_values, records, subjects
 
-__all__ = ["SweepReport", "audited_sweep", "retention_rules", "sweep"]
+__all__ = ["SweepReport", "audited_sweep", "combined", "retention_rules", "sweep"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,20 @@ def audited_sweep(
         )
     )  # fmt: skip
     return sweep(engine, key_store, policy, now)
+
+
+def combined(reports: list[SweepReport]) -> SweepReport:
+    """Several stores' sweeps as one report."""
+    removed: dict[str, int] = {}
+    for report in reports:
+        for path, count in report.removed.items():
+            removed[path] = removed.get(path, 0) + count
+    return SweepReport(
+        at=reports[0].at,
+        removed=removed,
+        subjects=sum(r.subjects for r in reports),
+        dry_run=reports[0].dry_run,
+    )
 
 
 def sweep(

@@ -102,9 +102,10 @@ async def _rectify(
             else f"{collection} holds one record: PATCH /v1/me/{collection}"
         )
     fields = [f"{collection}.{name}" for name in checked]
-    with read_connection(vault.engine) as connection:
-        held = [p for p in vault.subjects.held(connection, me.subject_id) if p.startswith(f"{collection}.")]
-        result = vault.subjects.read(connection, me.subject_id, held)
+    store = vault.regions.of(me.subject_id)
+    with read_connection(store.engine) as connection:
+        held = [p for p in store.subjects.held(connection, me.subject_id) if p.startswith(f"{collection}.")]
+        result = store.subjects.read(connection, me.subject_id, held)
     current = (
         result.many.get(collection, {}).get(record_id, {}) if record_id else result.values_of(collection)
     )
@@ -113,8 +114,9 @@ async def _rectify(
     await me.vault.audit.record(
         me.event(AuditAction.RECORD_WRITE, Outcome.ALLOWED, tuple(fields), reason="rectification")
     )
+    async with vault.writing_in(store) as connection:
+        store.subjects.write(connection, me.subject_id, collection, {**current, **checked}, record_id)
     async with vault.writing() as connection:
-        vault.subjects.write(connection, me.subject_id, collection, {**current, **checked}, record_id)
         request = _open_and_carry_out(me, connection, RequestKind.RECTIFICATION, {"fields": fields})
     return _answer(me, request)
 
@@ -140,7 +142,7 @@ async def give_consent(body: Consent, me: SubjectCallerDep) -> dict[str, Any]:
     _still_held(me)
     vault.consent.check_consent_purpose(body.purpose)  # before the audit entry says it happened
     await vault.audit.record(me.event(AuditAction.CONSENT_GIVE, Outcome.ALLOWED, purpose=body.purpose))
-    async with vault.writing() as connection:
+    async with vault.writing_in(vault.regions.of(me.subject_id)) as connection:
         event = vault.consent.give(
             connection, me.subject_id, body.purpose, notice_version=body.notice_version,
             source=body.source, client_id=SELF_SERVICE,
@@ -156,7 +158,7 @@ async def withdraw_consent(
     _still_held(me)
     vault.consent.check_consent_purpose(purpose)
     await vault.audit.record(me.event(AuditAction.CONSENT_WITHDRAW, Outcome.ALLOWED, purpose=purpose))
-    async with vault.writing() as connection:
+    async with vault.writing_in(vault.regions.of(me.subject_id)) as connection:
         event = vault.consent.withdraw(connection, me.subject_id, purpose, client_id=SELF_SERVICE)
     return {"purpose": event.purpose, "status": event.event.value, "at": event.at.isoformat()}
 
@@ -185,23 +187,25 @@ async def _request(
 
 async def _report(me: SubjectCaller, kind: RequestKind) -> dict[str, Any]:
     vault = me.vault
-    with read_connection(vault.engine) as connection:
-        fields = tuple(vault.subjects.held(connection, me.subject_id))
+    store = vault.regions.of(me.subject_id)
+    with read_connection(store.engine) as connection:
+        fields = tuple(store.subjects.held(connection, me.subject_id))
     # audited before any data leaves, as a report of these fields (breach sizing counts it)
     await vault.audit.record(me.event(AuditAction.RIGHTS_REPORT, Outcome.ALLOWED, fields, reason=kind.value))
     async with vault.writing() as connection:
         _open_and_carry_out(me, connection, kind, {})
-    with read_connection(vault.engine) as connection:  # not under the write lock: it may be long
+    with read_connection(store.engine) as connection:  # not under the write lock: it may be long
         return access_report(
-            connection, me.subject_id, subjects=vault.subjects, consent=vault.consent,
+            connection, me.subject_id, subjects=store.subjects, consent=vault.consent,
             policy=vault.policy, now=vault.clock.now(),
         )  # fmt: skip
 
 
 def _still_held(me: SubjectCaller) -> None:
     """An erased subject's token (alive for minutes more) changes nothing; the report still works."""
-    with read_connection(me.vault.engine) as connection:
-        if me.vault.subjects.state(connection, me.subject_id).erased:
+    store = me.vault.regions.of(me.subject_id)
+    with read_connection(store.engine) as connection:
+        if store.subjects.state(connection, me.subject_id).erased:
             raise Conflict("your data was erased: nothing is left to change")
 
 

@@ -33,6 +33,7 @@ from dataward.rights.outbox import Outbox
 from dataward.rights.webhooks import EventKind
 from dataward.storage.tables import rights_request_events, rights_requests
 from dataward.subjects import SubjectService
+from dataward.subjects.regions import Regions
 
 __all__ = ["Channel", "RequestKind", "RequestState", "RightsRequest", "RightsService", "add_months"]
 
@@ -116,11 +117,14 @@ class RightsRequest:
 
 
 class RightsService:
-    """Requests and what they do. Methods take the caller's connection: the routes audit first,
-    then change state inside one transaction (notices to processors included)."""
+    """Requests and what they do. Methods take the caller's connection to the vault's database:
+    the routes audit first, then change state inside one transaction (notices to processors
+    included). What a request does to the subject's data happens in the subject's region, in the
+    same transaction when that is the vault's database, else in one of the region's committed first
+    (each change is safe to make again if the request's own transaction then fails)."""
 
-    def __init__(self, subjects: SubjectService, outbox: Outbox, policy: Policy, clock: Clock) -> None:
-        self._subjects = subjects
+    def __init__(self, regions: Regions, outbox: Outbox, policy: Policy, clock: Clock) -> None:
+        self._regions = regions
         self._outbox = outbox
         self._policy = policy
         self._clock = clock
@@ -170,8 +174,10 @@ class RightsService:
         """Receive a request. A self-service request arrives verified (the subject signed in).
         `received_at` is when it reached the controller, if earlier than now (a letter, say): the
         month runs from then."""
-        if not self._subjects.exists(connection, subject_id):
-            raise NotFound("no such subject")
+        store = self._regions.of(subject_id)
+        with self._regions.reading(store, connection) as subject_connection:
+            if not store.subjects.exists(subject_connection, subject_id):
+                raise NotFound("no such subject")
         checked = self.check_details(kind, details or {})
         now = self._clock.now()
         if received_at is not None:
@@ -300,7 +306,9 @@ class RightsService:
         self.check_approver(connection, request, actor)
         if request.state is RequestState.ERASING:
             return request
-        self._subjects.mark_erased(connection, request.subject_id)
+        store = self._regions.of(request.subject_id)
+        with self._regions.writing(store, connection) as subject_connection:
+            store.subjects.mark_erased(subject_connection, request.subject_id)
         return self._set(connection, request, RequestState.ERASING, actor, None, approver=True)
 
     def carry_out(self, connection: Connection, request: RightsRequest, actor: str) -> RightsRequest:
@@ -309,25 +317,14 @@ class RightsService:
         when they all acknowledged."""
         sid = request.subject_id
         details = dict(request.details)
-        notices: tuple[EventKind, list[str]] | None = None
-        if request.kind is RequestKind.ERASURE and request.state is RequestState.ERASING:
-            held = self._subjects.held(connection, sid)
-            erasure = self._subjects.erase(connection, sid)
-            details.update(removed=erasure.removed, kept=erasure.kept, kept_for=erasure.kept_for)
-            notices = (EventKind.ERASURE, held)  # processors keep nothing: the obligation is ours
-        else:
+        erasing = request.kind is RequestKind.ERASURE and request.state is RequestState.ERASING
+        if not erasing:
             self.check_work(request)
             if request.kind is RequestKind.ERASURE:
                 return self._set(connection, request, RequestState.AWAITING_APPROVAL, actor, None)
-            if request.kind is RequestKind.RESTRICTION:
-                self._subjects.restrict(connection, sid, restricted=True)
-                notices = (EventKind.RESTRICTION, self._subjects.held(connection, sid))
-            elif request.kind is RequestKind.OBJECTION:
-                for purpose in details["purposes"]:
-                    self._subjects.object_to(connection, sid, purpose, request.id)
-            elif request.kind is RequestKind.RECTIFICATION:
-                fields = details.get("fields") or self._subjects.held(connection, sid)
-                notices = (EventKind.RECTIFICATION, fields)
+        store = self._regions.of(sid)
+        with self._regions.writing(store, connection) as subject_connection:
+            notices = _change(store.subjects, subject_connection, request, details)
         sent = self._outbox.enqueue(connection, notices[0], sid, notices[1], request.id) if notices else []
         details["notices"] = len(sent)
         to = RequestState.NOTIFYING if sent else RequestState.COMPLETED
@@ -346,8 +343,10 @@ class RightsService:
         Processors hear of it as they heard of the restriction."""
         self.check_lift(request)
         sid = request.subject_id
-        self._subjects.restrict(connection, sid, restricted=False)
-        fields = self._subjects.held(connection, sid)
+        store = self._regions.of(sid)
+        with self._regions.writing(store, connection) as subject_connection:
+            store.subjects.restrict(subject_connection, sid, restricted=False)
+            fields = store.subjects.held(subject_connection, sid)
         sent = self._outbox.enqueue(connection, EventKind.RESTRICTION_LIFTED, sid, fields, request.id)
         details = {**request.details, "lifted_at": self._clock.now().isoformat(), "lift_reason": reason}
         details["notices"] = int(details.get("notices", 0)) + len(sent)
@@ -432,6 +431,29 @@ class RightsService:
                 request_id=request_id, state=state.value, actor=actor, reason=reason, at=self._clock.now()
             )
         )
+
+
+def _change(
+    subjects: SubjectService, connection: Connection, request: RightsRequest, details: dict[str, Any]
+) -> tuple[EventKind, list[str]] | None:
+    """Make the request's change to the subject's data (in its region); return the notice it
+    owes processors, if any. `details` gains what the change did."""
+    sid = request.subject_id
+    if request.kind is RequestKind.ERASURE:
+        held = subjects.held(connection, sid)
+        erasure = subjects.erase(connection, sid)
+        details.update(removed=erasure.removed, kept=erasure.kept, kept_for=erasure.kept_for)
+        return (EventKind.ERASURE, held)  # processors keep nothing: the obligation is ours
+    if request.kind is RequestKind.RESTRICTION:
+        subjects.restrict(connection, sid, restricted=True)
+        return (EventKind.RESTRICTION, subjects.held(connection, sid))
+    if request.kind is RequestKind.OBJECTION:
+        for purpose in details["purposes"]:
+            subjects.object_to(connection, sid, purpose, request.id)
+        return None
+    if request.kind is RequestKind.RECTIFICATION:
+        return (EventKind.RECTIFICATION, details.get("fields") or subjects.held(connection, sid))
+    return None  # access and portability change nothing
 
 
 def add_months(moment: datetime, months: int) -> datetime:

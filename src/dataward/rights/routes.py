@@ -216,7 +216,9 @@ async def _carry_out(caller: Caller, request_id: str, action: Action, *, approvi
     with read_connection(vault.engine) as connection:
         if approving:
             vault.rights.check_approver(connection, request, actor)
-        fields = tuple(vault.subjects.held(connection, request.subject_id))
+    store = vault.regions.of(request.subject_id)
+    with read_connection(store.engine) as connection:
+        fields = tuple(store.subjects.held(connection, request.subject_id))
     await vault.audit.record(
         caller.event(
             AuditAction.RIGHTS_CARRY_OUT, Outcome.ALLOWED, request.subject_id, fields,
@@ -237,10 +239,11 @@ async def _report(caller: Caller, request_id: str, kind: RequestKind) -> dict[st
     await caller.require(Action.RIGHTS_HANDLE, AuditAction.RIGHTS_REPORT)
     request = _find(caller, request_id)
     vault.rights.check_report(request, kind)
-    with read_connection(vault.engine) as connection:
-        fields = tuple(vault.subjects.held(connection, request.subject_id))
+    store = vault.regions.of(request.subject_id)
+    with read_connection(store.engine) as connection:
+        fields = tuple(store.subjects.held(connection, request.subject_id))
         document = access_report(
-            connection, request.subject_id, subjects=vault.subjects, consent=vault.consent,
+            connection, request.subject_id, subjects=store.subjects, consent=vault.consent,
             policy=vault.policy, now=vault.clock.now(),
         )  # fmt: skip
     await vault.audit.record(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 
 __all__ = [
     "create_database_engine",
+    "create_private_sqlite_file",
     "normalise_url",
     "read_connection",
     "take_write_lock",
@@ -79,3 +82,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, journal: str) -> Non
     cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create an SQLite database file owner-only (0600) before SQLite makes it with the default
+    mode; SQLite gives its -wal, -shm and -journal files the same mode."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -42,6 +42,7 @@ __all__ = [
     "rights_requests",
     "subject_challenges",
     "subject_keys",
+    "subject_regions",
     "subjects",
 ]
 
@@ -177,6 +178,15 @@ outbox = Table(
     Column("last_error", String(255)),
     Index(None, "delivered_at", "next_attempt_at"),
     Index(None, "rights_request_id"),
+)
+
+# Which region a subject lives in, for subjects outside the default region (`subjects.regions`):
+# random ids and region names, no personal data. Kept in the vault's own database.
+subject_regions = Table(
+    "subject_regions",
+    metadata,
+    Column("subject_id", String(_ID), primary_key=True),
+    Column("region", String(_NAME), nullable=False),
 )
 
 # One-time codes by which a subject proves who they are; only a hash of the code is kept.

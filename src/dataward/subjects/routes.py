@@ -7,6 +7,7 @@ durable returns no data.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -39,9 +40,12 @@ async def create_subject(caller: CallerDep, body: Annotated[CreateSubject | None
     vault = caller.vault
     await caller.require(Action.CREATE, AuditAction.SUBJECT_CREATE)
     region = vault.subjects.check_region(body.region if body else None)
-    await vault.audit.record(caller.event(AuditAction.SUBJECT_CREATE, Outcome.ALLOWED))
-    async with vault.writing() as connection:
-        subject_id = vault.subjects.create(connection, region)
+    store, subject_id = vault.regions.store(region), str(uuid.uuid4())
+    await vault.audit.record(caller.event(AuditAction.SUBJECT_CREATE, Outcome.ALLOWED, subject_id))
+    async with vault.writing() as connection:  # pinned first: a subject is never found elsewhere
+        vault.regions.pin(connection, subject_id, store)
+    async with vault.writing_in(store) as connection:
+        store.subjects.create(connection, region, subject_id)
     return Created(id=subject_id)
 
 
@@ -100,16 +104,17 @@ async def _write(
             else ("one record", "PUT replaces it whole")
         )
         raise InvalidRequest(f"{collection} holds {holds} per subject: {hint}")
-    with vault.engine.connect() as connection:
-        if not vault.subjects.exists(connection, sid):
+    store = vault.regions.of(sid)
+    with read_connection(store.engine) as connection:
+        if not store.subjects.exists(connection, sid):
             raise NotFound("no such subject")
     # Audit first: nothing is written that the log does not already hold.
     fields = tuple(f"{collection}.{name}" for name in checked)
     event = caller.event(AuditAction.RECORD_WRITE, Outcome.ALLOWED, sid, fields)
     await vault.audit.record(event)
     try:
-        async with vault.writing() as connection:
-            written = vault.subjects.write(connection, sid, collection, checked, record_id)
+        async with vault.writing_in(store) as connection:
+            written = store.subjects.write(connection, sid, collection, checked, record_id)
     except Exception:
         await vault.audit.record(replace(event, outcome=Outcome.FAILED, reason="the write was rolled back"))
         raise
@@ -130,10 +135,11 @@ async def read_subject(subject_id: SubjectId, purpose: Purpose, request: Request
             caller.event(AuditAction.RECORD_READ, Outcome.DENIED, sid, (), purpose, exc.detail)
         )
         raise
-    with read_connection(vault.engine) as connection:
+    store = vault.regions.of(sid)
+    with read_connection(store.engine) as connection:
         needs_consent = policy.purposes[purpose].needs_consent
         consent = vault.consent.status(connection, sid, purpose) if needs_consent else None
-        decision, result = vault.subjects.read_deciding(
+        decision, result = store.subjects.read_deciding(
             connection,
             sid,
             purpose,
@@ -169,18 +175,21 @@ async def lookup(body: LookupRequest, caller: CallerDep) -> LookupResult:
         await vault.audit.record(caller.event(action, Outcome.DENIED, None, fields, body.purpose, exc.detail))
         raise
     purpose = policy.purposes[body.purpose]
-    with read_connection(vault.engine) as connection:
-        # A subject whose choices keep this purpose from their data is not found for it.
-        ids = [
-            i
-            for i in vault.subjects.lookup(connection, body.field, body.value)
-            if subject_refusal(
-                purpose,
-                vault.consent.status(connection, i, body.purpose) if purpose.needs_consent else None,
-                vault.subjects.state(connection, i, body.purpose),
-            )
-            is None
-        ]
+    ids: list[str] = []
+    for store in vault.regions.all():  # every region: a subject is found wherever it lives
+        with read_connection(store.engine) as connection:
+            # A subject whose choices keep this purpose from their data is not found for it.
+            ids += [
+                i
+                for i in store.subjects.lookup(connection, body.field, body.value)
+                if subject_refusal(
+                    purpose,
+                    vault.consent.status(connection, i, body.purpose) if purpose.needs_consent else None,
+                    store.subjects.state(connection, i, body.purpose),
+                )
+                is None
+            ]
+    ids.sort()
     reason = f"{len(ids)} match(es)"
     await vault.audit.record(caller.event(action, Outcome.ALLOWED, None, fields, body.purpose, reason))
     return LookupResult(ids=ids)

@@ -169,9 +169,11 @@ class SubjectService:
             raise InvalidRequest("unknown region", [Problem("region", f"unknown region {region}")])
         return region
 
-    def create(self, connection: Connection, region: str | None = None) -> str:
+    def create(self, connection: Connection, region: str | None = None, subject_id: str | None = None) -> str:
+        """A new subject in this store, with its data key; `subject_id` when the caller chose it
+        (to pin it to its region first), else a new random one."""
         region = self.check_region(region)
-        subject_id = str(uuid.uuid4())
+        subject_id = subject_id or str(uuid.uuid4())
         now = self._clock.now()
         self._keys.create(subject_id, KeySlot.DATA, now)  # the key first: no subject without one
         connection.execute(insert(subjects).values(id=subject_id, region=region, created_at=now))

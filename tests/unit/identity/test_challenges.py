@@ -327,7 +327,7 @@ class FailingNotifier:
 def test_a_failed_delivery_answers_like_any_other(api: ApiClient, vault: Vault) -> None:
     # The same vault's services, with a notifier that always fails.
     failing = type(vault.challenges)(
-        vault.subjects, vault.keyring, vault.policy, FailingNotifier(), vault.clock
+        vault.regions, vault.keyring, vault.policy, FailingNotifier(), vault.clock
     )
     sid = api.new_subject(ADA)
     with write_transaction(vault.engine) as connection:

@@ -105,7 +105,7 @@ def test_a_request_that_sent_notices_completes_when_every_processor_acknowledged
     hook = Webhook(url="http://127.0.0.1:9/notices", secret_env="DATAWARD_TEST_SECRET")
     processors = {name: p.model_copy(update={"webhook": hook}) for name, p in vault.policy.processors.items()}
     policy = vault.policy.model_copy(update={"processors": processors})
-    rights = RightsService(vault.subjects, Outbox(vault.engine, policy, vault.clock), policy, vault.clock)
+    rights = RightsService(vault.regions, Outbox(vault.engine, policy, vault.clock), policy, vault.clock)
     sid = _subject(vault)
     with write_transaction(vault.engine) as connection:
         vault.subjects.write(
@@ -134,7 +134,7 @@ def test_failed_notices_can_be_sent_again(vault: Vault) -> None:
     processors = {name: p.model_copy(update={"webhook": hook}) for name, p in vault.policy.processors.items()}
     policy = vault.policy.model_copy(update={"processors": processors})
     outbox_ = Outbox(vault.engine, policy, vault.clock)
-    rights = RightsService(vault.subjects, outbox_, policy, vault.clock)
+    rights = RightsService(vault.regions, outbox_, policy, vault.clock)
     sid = _subject(vault)
     with write_transaction(vault.engine) as connection:
         vault.subjects.write(
