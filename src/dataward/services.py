@@ -143,12 +143,20 @@ class Vault:
         """A retention sweep of every region's store (see `dataward.retention`), as one report.
         Not for the event loop's thread: it waits for the audit log."""
         now = self.clock.now()
-        reports = [
-            sweep(store.engine, store.key_store, self.policy, now, dry_run=True)
-            if dry_run
-            else audited_sweep(store.engine, store.key_store, self.policy, self.clock, self.audit, actor)
-            for store in self.regions.all()
-        ]
+        reports, failures = [], []
+        for store in self.regions.all():  # one region failing does not stop the others
+            try:
+                reports.append(
+                    sweep(store.engine, store.key_store, self.policy, now, dry_run=True)
+                    if dry_run
+                    else audited_sweep(
+                        store.engine, store.key_store, self.policy, self.clock, self.audit, actor
+                    )
+                )
+            except Exception as error:  # noqa: BLE001 - reported below, after the other regions
+                failures.append(error)
+        if failures:
+            raise failures[0]
         return combined(reports)
 
     def close(self) -> None:

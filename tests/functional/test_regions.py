@@ -154,6 +154,12 @@ def test_a_region_without_its_database_is_named(tmp_path: Path, policy: Policy, 
     with pytest.raises(DatawardError) as missing:
         Vault.build(settings, policy=_with_switzerland(policy), keyring=LocalKeyring.generate(), environ={})
     assert CH_URL in missing.value.detail
+    with pytest.raises(DatawardError) as shared:  # the vault's own database is not a region of its own
+        Vault.build(
+            settings, policy=_with_switzerland(policy), keyring=LocalKeyring.generate(),
+            environ={CH_URL: database_url},
+        )  # fmt: skip
+    assert "another region's" in shared.value.detail
     document = policy.model_dump(mode="json")
     document["regions"]["ch"] = {"description": "Zurich"}
     with pytest.raises(PolicyError) as unnamed:
@@ -170,3 +176,33 @@ def test_retention_sweeps_every_region(regional: ApiClient, clock: FrozenClock) 
     assert report.subjects == 2
     assert _rows(api.vault.regions.store("ch").engine, heidi) == 1  # the subject row alone is left
     assert _rows(api.vault.engine, ada) == 1
+
+
+def test_an_erasure_cut_short_after_the_region_committed_is_finished_by_approving_again(
+    regional: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The region's rows went, then the vault's own transaction failed (here: writing the notices):
+    approving again finishes the request, with the fields the processors must hear of."""
+    api = regional
+    heidi = _subject_in(api, "ch", {"email": HEIDI["email"]})  # nothing an obligation keeps
+    me = api.subject_auth(HEIDI["email"])
+    rid = api.http.post("/v1/me/erasure", headers=me).json()["id"]
+    real = api.vault.outbox.enqueue
+    calls: list[int] = []
+
+    def fail_once(*args: object, **kwargs: object) -> list[str]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the vault's database went away")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api.vault.outbox, "enqueue", fail_once)
+    lead = api.auth("privacy-lead")
+    failed = api.http.post(f"/v1/rights-requests/{rid}/approve", headers=lead)
+    assert failed.status_code == 500 and "went away" not in failed.text
+    with api.vault.regions.store("ch").engine.connect() as connection:  # the region committed
+        assert connection.execute(select(func.count()).where(subjects.c.id == heidi)).scalar_one() == 0
+    done = api.http.post(f"/v1/rights-requests/{rid}/approve", headers=lead)
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "completed"
+    assert done.json()["details"]["removed"] == ["profile.email"]

@@ -309,7 +309,13 @@ class RightsService:
         store = self._regions.of(request.subject_id)
         with self._regions.writing(store, connection) as subject_connection:
             store.subjects.mark_erased(subject_connection, request.subject_id)
-        return self._set(connection, request, RequestState.ERASING, actor, None, approver=True)
+            held = store.subjects.held(subject_connection, request.subject_id)
+        # What the subject held is kept with the request: if the erasure is cut short after the
+        # rows went, finishing it still knows which fields the processors must hear of.
+        details = {**request.details, "held": held}
+        return self._set(
+            connection, request, RequestState.ERASING, actor, None, details=details, approver=True
+        )
 
     def carry_out(self, connection: Connection, request: RightsRequest, actor: str) -> RightsRequest:
         """Do what the request asks. An erasure first waits for an approver (`approve`); once
@@ -440,9 +446,12 @@ def _change(
     owes processors, if any. `details` gains what the change did."""
     sid = request.subject_id
     if request.kind is RequestKind.ERASURE:
-        held = subjects.held(connection, sid)
-        erasure = subjects.erase(connection, sid)
-        details.update(removed=erasure.removed, kept=erasure.kept, kept_for=erasure.kept_for)
+        held = details.get("held") or subjects.held(connection, sid)
+        if not subjects.exists(connection, sid):  # erased already, and nothing was kept: finish
+            details.update(removed=held, kept=[], kept_for=[])
+        else:
+            erasure = subjects.erase(connection, sid)
+            details.update(removed=erasure.removed, kept=erasure.kept, kept_for=erasure.kept_for)
         return (EventKind.ERASURE, held)  # processors keep nothing: the obligation is ours
     if request.kind is RequestKind.RESTRICTION:
         subjects.restrict(connection, sid, restricted=True)

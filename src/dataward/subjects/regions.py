@@ -30,7 +30,7 @@ from dataward.keys.subject_keys import SubjectKeyStore
 from dataward.policy import Policy
 from dataward.settings import Settings
 from dataward.storage import create_database_engine, migrate, read_connection, write_transaction
-from dataward.storage.engine import create_private_sqlite_file
+from dataward.storage.engine import create_private_sqlite_file, normalise_url
 from dataward.storage.tables import subject_regions
 from dataward.subjects.service import SubjectService
 
@@ -101,6 +101,13 @@ class Regions:
             url = environ.get(region.database_url_env or "")
             if not url:
                 raise RegionError(f"region {name} needs its database URL in ${region.database_url_env}")
+            taken = {
+                normalise_url(s.engine.url.render_as_string(hide_password=False)) for s in stores.values()
+            }
+            if normalise_url(url) in taken:
+                raise RegionError(f"region {name}'s database is another region's: residency needs its own")
+            if region.keystore_url_env and not environ.get(region.keystore_url_env):
+                raise RegionError(f"region {name} needs its key store URL in ${region.keystore_url_env}")
             keyring_path = region_keyring_path(settings, name)
             if not keyring_path.exists():
                 raise RegionError(f"region {name} has no key file at {keyring_path}; run `dataward init`")
@@ -135,7 +142,9 @@ class Regions:
                 found = connection.execute(
                     select(subject_regions.c.region).where(subject_regions.c.subject_id == subject_id)
                 ).scalar()
-            region = found if found in self._stores else self._default.name
+            if found is not None and found not in self._stores:
+                raise RegionError(f"a subject lives in region {found}, which the policy no longer has")
+            region = found or self._default.name
             with self._lock:  # a subject never moves: what is cached stays true
                 self._directory[subject_id] = region
                 while len(self._directory) > self._cache_size:

@@ -44,8 +44,13 @@ async def create_subject(caller: CallerDep, body: Annotated[CreateSubject | None
     await vault.audit.record(caller.event(AuditAction.SUBJECT_CREATE, Outcome.ALLOWED, subject_id))
     async with vault.writing() as connection:  # pinned first: a subject is never found elsewhere
         vault.regions.pin(connection, subject_id, store)
-    async with vault.writing_in(store) as connection:
-        store.subjects.create(connection, region, subject_id)
+    try:
+        async with vault.writing_in(store) as connection:
+            store.subjects.create(connection, region, subject_id)
+    except Exception:
+        failed = caller.event(AuditAction.SUBJECT_CREATE, Outcome.FAILED, subject_id, reason="not created")
+        await vault.audit.record(failed)
+        raise
     return Created(id=subject_id)
 
 
