@@ -2,7 +2,8 @@
 
 Each right is one call: the Art. 15 report, the Art. 20 export, rectification, erasure (which then
 waits for the privacy team's approver), restriction, objection, and consent given or withdrawn.
-Every call is a tracked rights request, verified by the token, audited before anything happens.
+Every right exercised is a tracked rights request, verified by the token; every call is audited
+before anything happens.
 A subject token reaches only its own subject: there is no subject id in these paths to change.
 """
 
