@@ -446,7 +446,7 @@ def _change(
     owes processors, if any. `details` gains what the change did."""
     sid = request.subject_id
     if request.kind is RequestKind.ERASURE:
-        held = details.get("held") or subjects.held(connection, sid)
+        held = details.pop("held", None) or subjects.held(connection, sid)  # set by `approve`
         if not subjects.exists(connection, sid):  # erased already, and nothing was kept: finish
             details.update(removed=held, kept=[], kept_for=[])
         else:
