@@ -2,7 +2,8 @@
 
 `start` finds the subject through a searchable e-mail or phone field (its blind index), stores a
 keyed HMAC of a random code bound to the challenge's id (never the code), and sends the code to the
-value the subject gave, which matched their stored contact. When no single live subject matches,
+contact the vault holds (never to what was typed, which only has to match it). When no single
+live subject matches,
 or the subject already has too many recent challenges, `start` answers exactly as it does for a
 match, with a random id that is not stored and nothing sent: the answer never tells who is in the
 vault. `verify` compares in constant time; every failure counts an attempt; past the limit, past the

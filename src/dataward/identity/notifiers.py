@@ -32,7 +32,7 @@ import structlog
 
 from dataward.clock import Clock
 from dataward.identity.errors import NotificationFailed
-from dataward.rights.webhooks import EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from dataward.rights.webhooks import webhook_headers
 from dataward.settings import Settings, SmtpSettings, WebhookSettings
 
 __all__ = [
@@ -166,12 +166,10 @@ class WebhookNotifier:
                 "text": _text(code, expires_in),
             }
         ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            IDEMPOTENCY_HEADER: event_id,
-            EVENT_HEADER: WEBHOOK_EVENT,
-            SIGNATURE_HEADER: sign(self._settings.secret.encode(), body, int(self._clock.timestamp())),
-        }
+        headers = webhook_headers(
+            event_id=event_id, kind=WEBHOOK_EVENT, secret=self._settings.secret.encode(), body=body,
+            timestamp=int(self._clock.timestamp()),
+        )  # fmt: skip
         try:
             with httpx.Client(
                 transport=self._transport, timeout=self._settings.timeout_seconds, follow_redirects=False

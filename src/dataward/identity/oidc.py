@@ -3,7 +3,8 @@ vault finds them through one claim of it (by default `email`) in one searchable 
 `profile.email`), by the field's blind index.
 
 The token is checked as OpenID Connect Core 3.1.3.7 asks: a signature by a key from the provider's
-JWKS (fetched by PyJWT's `PyJWKClient`, cached, refetched for an unknown `kid` at most every 30 s)
+JWKS (fetched by PyJWT's `PyJWKClient`, the key set cached for 5 minutes, so a key the provider
+removes is forgotten within them)
 with RS256, ES256 or EdDSA only (so `none` and an HS256 token "signed" with the public key are
 refused), the algorithm matching the key's, the issuer, the audience (and `azp` when there are
 several), `exp`, `iat` and `sub` present, and the time checked against our clock. An e-mail or phone
@@ -55,8 +56,8 @@ class OidcVerifier:
             settings.jwks_url,
             cache_keys=False,
             cache_jwk_set=True,
-            lifespan=300,
-            timeout=5,  # a removed key goes in 5 min
+            lifespan=300,  # a key the provider removed is forgotten within 5 minutes
+            timeout=5,
         )
 
     def verified_claim(self, id_token: str) -> str:

@@ -12,7 +12,8 @@ is backed up apart from the data (by default the store shares the data's databas
 backups). Keys are few and small and change rarely, so the store's write speed does not matter.
 
 Slots: slot 0 seals the subject's data; slot 1 seals what a legal obligation keeps through an
-erasure. Erasure destroys slot 0 and re-encrypts nothing; the retention sweep destroys slot 1.
+erasure. Erasure destroys slot 0 (both, when nothing is kept) and re-encrypts nothing; the
+retention sweep destroys slot 1 when what it sealed has run out.
 
 Reads keep the wrapped keys they fetched in memory for a minute (bounded): a query to a second
 database on every read cost the read path more than half its speed. A key destroyed here leaves

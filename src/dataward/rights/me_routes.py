@@ -3,7 +3,7 @@
 Each right is one call: the Art. 15 report, the Art. 20 export, rectification, erasure (which then
 waits for the privacy team's approver), restriction, objection, and consent given or withdrawn.
 Every right exercised is a tracked rights request, verified by the token; every call is audited
-before anything happens.
+before anything is changed or returned.
 A subject token reaches only its own subject: there is no subject id in these paths to change.
 """
 
@@ -180,7 +180,7 @@ async def _request(
     vault = me.vault
     details = vault.rights.check_details(kind, details or {})
     _still_held(me)
-    await _audit_open(me, kind)
+    await vault.audit.record(me.event(AuditAction.RIGHTS_OPEN, Outcome.ALLOWED, reason=kind.value))
     async with vault.writing() as connection:
         request = _open_and_carry_out(me, connection, kind, details)
     return _answer(me, request)
@@ -208,10 +208,6 @@ def _still_held(me: SubjectCaller) -> None:
     with read_connection(store.engine) as connection:
         if store.subjects.state(connection, me.subject_id).erased:
             raise Conflict("your data was erased: nothing is left to change")
-
-
-async def _audit_open(me: SubjectCaller, kind: RequestKind, fields: tuple[str, ...] = ()) -> None:
-    await me.vault.audit.record(me.event(AuditAction.RIGHTS_OPEN, Outcome.ALLOWED, fields, reason=kind.value))
 
 
 def _open_and_carry_out(

@@ -1,7 +1,7 @@
 """What the subject receives: the Art. 15 access report and the Art. 20 export.
 
 The report holds the subject's data and everything Art. 15(1) asks for, derived from the policy
-(`dataward.policy.disclosure`). The export is the data the subject provided, as JSON and as one CSV
+(`dataward.policy.disclosure`). The export is all the data held about the subject, as JSON and as one CSV
 file per collection, in one ZIP. Both open the subject's values directly: a subject's own access is
 not processing that a restriction or an objection stops.
 """

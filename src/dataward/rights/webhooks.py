@@ -53,13 +53,13 @@ def sign(secret: bytes, body: bytes, timestamp: int) -> str:
 
 
 def webhook_headers(
-    *, event_id: str, kind: EventKind, secret: bytes, body: bytes, timestamp: int
+    *, event_id: str, kind: str, secret: bytes, body: bytes, timestamp: int
 ) -> dict[str, str]:
-    """Every header of one delivery attempt."""
+    """Every header of one delivery attempt (`kind`: an `EventKind`, or another signed event's name)."""
     return {
         "Content-Type": "application/json",
         IDEMPOTENCY_HEADER: event_id,
-        EVENT_HEADER: kind.value,
+        EVENT_HEADER: str(kind),
         SIGNATURE_HEADER: sign(secret, body, timestamp),
     }
 

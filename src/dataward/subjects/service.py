@@ -111,10 +111,6 @@ class Erasure:
     kept: list[str]
     kept_for: list[str]  # the purposes that keep them
 
-    @property
-    def complete(self) -> bool:
-        return not self.kept
-
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
@@ -375,13 +371,6 @@ class SubjectService:
                 rights_request_id=rights_request_id,
             )
         )  # fmt: skip
-
-    def withdraw_objection(self, connection: Connection, subject_id: str, purpose: str) -> bool:
-        """Lift an objection (the subject withdrew it, or compelling grounds were shown)."""
-        result = connection.execute(
-            delete(objections).where(objections.c.subject_id == subject_id, objections.c.purpose == purpose)
-        )
-        return bool(result.rowcount)
 
     def mark_erased(self, connection: Connection, subject_id: str) -> None:
         """From now on the subject reads as erased (see `erase`), before anything is destroyed."""
