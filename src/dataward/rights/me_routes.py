@@ -9,6 +9,7 @@ A subject token reaches only its own subject: there is no subject id in these pa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
@@ -18,7 +19,7 @@ from sqlalchemy import Connection
 
 from dataward.api.deps import SubjectCaller, SubjectCallerDep
 from dataward.audit import AuditAction, Outcome
-from dataward.errors import Conflict, InvalidRequest, NotFound, Problem
+from dataward.errors import Conflict, InvalidRequest, Problem
 from dataward.identity.tokens import SELF_SERVICE
 from dataward.rights.report import access_report, portability_export
 from dataward.rights.report_html import render_access_report
@@ -104,19 +105,14 @@ async def _rectify(
         )
     fields = [f"{collection}.{name}" for name in checked]
     store = vault.regions.of(me.subject_id)
-    with read_connection(store.engine) as connection:
-        held = [p for p in store.subjects.held(connection, me.subject_id) if p.startswith(f"{collection}.")]
-        result = store.subjects.read(connection, me.subject_id, held)
-    current = (
-        result.many.get(collection, {}).get(record_id, {}) if record_id else result.values_of(collection)
-    )
-    if record_id is not None and not current:
-        raise NotFound("no such record")
-    await me.vault.audit.record(
-        me.event(AuditAction.RECORD_WRITE, Outcome.ALLOWED, tuple(fields), reason="rectification")
-    )
-    async with vault.writing_in(store) as connection:
-        store.subjects.write(connection, me.subject_id, collection, {**current, **checked}, record_id)
+    event = me.event(AuditAction.RECORD_WRITE, Outcome.ALLOWED, tuple(fields), reason="rectification")
+    await vault.audit.record(event)
+    try:
+        async with vault.writing_in(store) as connection:
+            store.subjects.update(connection, me.subject_id, collection, checked, record_id)
+    except Exception:
+        await vault.audit.record(replace(event, outcome=Outcome.FAILED, reason="rectification not made"))
+        raise
     async with vault.writing() as connection:
         request = _open_and_carry_out(me, connection, RequestKind.RECTIFICATION, {"fields": fields})
     return _answer(me, request)

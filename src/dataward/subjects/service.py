@@ -252,6 +252,28 @@ class SubjectService:
         self._reindex(connection, subject_id, collection, values)
         return record_id
 
+    def update(
+        self,
+        connection: Connection,
+        subject_id: str,
+        collection: str,
+        changes: Mapping[str, Value],
+        record_id: str | None = None,
+    ) -> str:
+        """Change only the fields in `changes` of one record (a rectification); the others stay.
+        The subject is locked before its values are read, so two updates never lose each other's."""
+        locked = select(subjects.c.id).where(subjects.c.id == subject_id).with_for_update()
+        if connection.execute(locked).first() is None:
+            raise NotFound("no such subject")
+        paths = [f"{collection}.{name}" for name in self._policy.collections[collection].fields]
+        result = self.read(connection, subject_id, paths)
+        current = (
+            result.many.get(collection, {}).get(record_id, {}) if record_id else result.values_of(collection)
+        )
+        if record_id is not None and not current:
+            raise NotFound("no such record")
+        return self.write(connection, subject_id, collection, {**current, **changes}, record_id)
+
     def _record(
         self, connection: Connection, subject_id: str, collection: str, record_id: str | None
     ) -> str | None:
