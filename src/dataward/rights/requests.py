@@ -15,20 +15,25 @@ again, and nothing in between reads as if the erasure had not been approved.
 
 from __future__ import annotations
 
-import calendar
 import json
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from dataward.clock import Clock, as_utc
 from dataward.errors import Conflict, InvalidRequest, NotFound, Problem
 from dataward.policy import Policy
 from dataward.rights.errors import SameHandler
+from dataward.rights.models import (
+    Channel,
+    RequestKind,
+    RequestState,
+    RightsRequest,
+    add_months,
+    request_from_row,
+)
 from dataward.rights.outbox import Outbox
 from dataward.rights.webhooks import EventKind
 from dataward.storage.tables import rights_request_events, rights_requests
@@ -36,36 +41,6 @@ from dataward.subjects import SubjectService
 from dataward.subjects.regions import Regions
 
 __all__ = ["Channel", "RequestKind", "RequestState", "RightsRequest", "RightsService", "add_months"]
-
-
-class RequestKind(StrEnum):
-    ACCESS = "access"  # Art. 15
-    PORTABILITY = "portability"  # Art. 20
-    RECTIFICATION = "rectification"  # Art. 16
-    ERASURE = "erasure"  # Art. 17
-    RESTRICTION = "restriction"  # Art. 18
-    OBJECTION = "objection"  # Art. 21
-
-
-class RequestState(StrEnum):
-    RECEIVED = "received"
-    VERIFIED = "verified"  # the requester is the subject
-    IN_PROGRESS = "in_progress"
-    EXTENDED = "extended"  # in progress, with a later due date and a reason
-    AWAITING_APPROVAL = "awaiting_approval"  # an erasure waits for a second person
-    ERASING = "erasing"  # approved: the subject reads as erased; key and rows are being destroyed
-    NOTIFYING = "notifying"  # done here; processors have not all acknowledged
-    COMPLETED = "completed"
-    REFUSED = "refused"
-
-    @property
-    def open(self) -> bool:
-        return self not in (RequestState.COMPLETED, RequestState.REFUSED)
-
-
-class Channel(StrEnum):
-    SELF_SERVICE = "self_service"  # the subject, signed in: identity verified by their token
-    TEAM = "team"  # the privacy team, on the subject's behalf
 
 
 S = RequestState
@@ -80,40 +55,6 @@ _MOVES: dict[RequestState, frozenset[RequestState]] = {
 _WORKABLE = frozenset({S.VERIFIED, S.IN_PROGRESS, S.EXTENDED})
 _CARRIED_OUT = frozenset({S.NOTIFYING, S.COMPLETED})
 _MAX_EXTENSION_MONTHS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class RightsRequest:
-    id: str
-    kind: RequestKind
-    subject_id: str
-    state: RequestState
-    channel: Channel
-    received_at: datetime
-    due_at: datetime
-    handler: str | None
-    approver: str | None
-    reason: str | None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def overdue(self, now: datetime) -> bool:
-        return self.state.open and now > self.due_at
-
-    def as_dict(self, now: datetime) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind.value,
-            "subject_id": self.subject_id,
-            "state": self.state.value,
-            "channel": self.channel.value,
-            "received_at": self.received_at.isoformat(),
-            "due_at": self.due_at.isoformat(),
-            "overdue": self.overdue(now),
-            "handler": self.handler,
-            "approver": self.approver,
-            "reason": self.reason,
-            "details": self.details,
-        }
 
 
 class RightsService:
@@ -208,7 +149,7 @@ class RightsService:
         row = connection.execute(select(rights_requests).where(rights_requests.c.id == request_id)).first()
         if row is None:
             raise NotFound("no such rights request")
-        return _request(row)
+        return request_from_row(row)
 
     def find(
         self,
@@ -231,7 +172,7 @@ class RightsService:
             query = query.where(rights_requests.c.kind == kind.value)
         if subject_id is not None:
             query = query.where(rights_requests.c.subject_id == subject_id)
-        return [_request(row) for row in connection.execute(query)]
+        return [request_from_row(row) for row in connection.execute(query)]
 
     def history(self, connection: Connection, request_id: str) -> list[dict[str, Any]]:
         rows = connection.execute(
@@ -392,7 +333,7 @@ class RightsService:
             .order_by(rights_requests.c.updated_at)
             .limit(limit)
         )
-        waiting = [_request(row) for row in rows]
+        waiting = [request_from_row(row) for row in rows]
         return sum(self.settle(connection, r).state is RequestState.COMPLETED for r in waiting)
 
     # -- storage -------------------------------------------------------------------------------
@@ -463,20 +404,3 @@ def _change(
     if request.kind is RequestKind.RECTIFICATION:
         return (EventKind.RECTIFICATION, details.get("fields") or subjects.held(connection, sid))
     return None  # access and portability change nothing
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day `months` later, or the month's last day when it has no such day (a period of
-    months ends so under Regulation 1182/71, which Art. 12(3)'s "one month" follows)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def _request(row: Row[Any]) -> RightsRequest:
-    return RightsRequest(
-        id=row.id, kind=RequestKind(row.kind), subject_id=row.subject_id, state=RequestState(row.state),
-        channel=Channel(row.channel), received_at=as_utc(row.received_at), due_at=as_utc(row.due_at),
-        handler=row.handler, approver=row.approver, reason=row.reason, details=json.loads(row.details),
-    )  # fmt: skip
