@@ -1,7 +1,8 @@
 """Shared fixtures: the example policy, keyrings, and databases on SQLite and on a real PostgreSQL.
 
 PostgreSQL tests run against `DATAWARD_TEST_POSTGRES_URL` (default: the local server, database
-`test`), each in a schema of its own that is dropped afterwards. Where no server answers they skip,
+`test`), each in a schema of its own that is dropped afterwards; Redis tests against
+`DATAWARD_TEST_REDIS_URL`, each under a key prefix of its own. Where no server answers they skip,
 unless `DATAWARD_REQUIRE_SERVICES=1` (set by `.ci/run`) turns the skip into a failure.
 """
 
@@ -33,6 +34,7 @@ EXAMPLE_POLICY = ROOT / "examples" / "saas.yaml"
 POSTGRES_URL = os.environ.get(
     "DATAWARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("DATAWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def services_required() -> bool:
@@ -58,6 +60,44 @@ def postgres_server() -> str:
             pytest.fail(f"PostgreSQL is required (DATAWARD_REQUIRE_SERVICES=1) but {POSTGRES_URL} is down")
         pytest.skip("no PostgreSQL server; set DATAWARD_TEST_POSTGRES_URL")
     return POSTGRES_URL
+
+
+def _redis_available() -> bool:
+    import redis  # noqa: PLC0415 - only the Redis tests need it
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The Redis server's URL; skips where none answers, fails instead under `.ci/run`."""
+    if not _redis_available():
+        if services_required():
+            pytest.fail(f"Redis is required (DATAWARD_REQUIRE_SERVICES=1) but {REDIS_URL} is down")
+        pytest.skip("no Redis server; set DATAWARD_TEST_REDIS_URL")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_server: str) -> Iterator[str]:
+    """A key prefix of this test's own on the Redis server; its keys are deleted afterwards."""
+    import redis  # noqa: PLC0415
+
+    prefix = f"dwtest-{secrets.token_hex(6)}"
+    yield prefix
+    client = redis.Redis.from_url(redis_server)
+    try:
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture

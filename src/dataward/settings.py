@@ -3,7 +3,8 @@
 Nothing reads the environment at import time. An installation is a folder (`--dir`, else
 `$DATAWARD_HOME`, else `./.dataward`) holding the policy, the key file and, by default, the SQLite
 database and key store; `DATAWARD_DATABASE_URL` points storage elsewhere (PostgreSQL in production)
-and `DATAWARD_KEYSTORE_URL` the subjects' keys (see `dataward.keys.subject_keys`).
+and `DATAWARD_KEYSTORE_URL` the subjects' keys (see `dataward.keys.subject_keys`);
+`DATAWARD_REDIS_URL` shares rate limits, revocations and anomaly counters between replicas.
 
 How data subjects prove who they are (`/v1/me`): one-time codes sent by `DATAWARD_NOTIFIER`
 (`console`, the default, for development; `smtp` with `DATAWARD_SMTP_*`; `webhook` with
@@ -98,6 +99,8 @@ class Settings:
     challenge_ttl_seconds: int = 600
     challenge_max_attempts: int = 5
     subject_token_ttl_seconds: int = 300
+    redis_url: str | None = field(default=None, repr=False)  # None: rate limits and revocations in process
+    redis_prefix: str = "dataward"  # every key this installation keeps in Redis starts with it
 
     def __post_init__(self) -> None:
         if not 0 < self.token_ttl_seconds <= MAX_TOKEN_TTL_SECONDS:
@@ -139,7 +142,12 @@ class Settings:
         env = os.environ if environ is None else environ
         root = (home or Path(env.get("DATAWARD_HOME", ".dataward"))).resolve()
         url = env.get("DATAWARD_DATABASE_URL") or f"sqlite:///{root / 'dataward.db'}"
-        settings = cls(home=root, database_url=url, keystore_url=env.get("DATAWARD_KEYSTORE_URL") or None)
+        settings = cls(
+            home=root,
+            database_url=url,
+            keystore_url=env.get("DATAWARD_KEYSTORE_URL") or None,
+            redis_url=env.get("DATAWARD_REDIS_URL") or None,
+        )
         if issuer := env.get("DATAWARD_ISSUER"):
             settings = replace(settings, issuer=issuer)
         if audience := env.get("DATAWARD_AUDIENCE"):

@@ -53,6 +53,9 @@ class Principal:
     token_id: str
     expires_at: float
     subject_id: str | None = None
+    issued_at: float = 0.0
+    family_id: str | None = None  # the refresh-token family (or parent token) it descends from
+    only_subject: str | None = None  # narrowed by token exchange to one data subject's records
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,7 @@ class TokenVerifier:
             token_id=str(claims["jti"]),
             expires_at=float(claims["exp"]),
             subject_id=subject,
+            issued_at=float(claims["iat"]) if isinstance(claims["iat"], int) else 0.0,
         )
 
     def _key(self, header: dict[str, Any]) -> Ed25519PublicKey:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraint
 
 from dataward.net import is_private_channel
 from dataward.policy import geography, taxonomy
+from dataward.policy.edge import AnomalyRules, IdentityProvider, RateLimits
 
 __all__ = [
     "Action",
@@ -262,6 +263,11 @@ class Policy(_Model):
     roles: dict[Name, Role] = Field(min_length=1)
     processors: dict[Name, Processor] = Field(default_factory=dict)
     regions: dict[Name, Region] = Field(min_length=1)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    anomaly: AnomalyRules = Field(default_factory=AnomalyRules)
+    identity_providers: dict[Name, IdentityProvider] = Field(
+        default_factory=dict, description="External issuers whose access tokens are accepted."
+    )
     security_measures: list[Text] = Field(
         default_factory=lambda: list(DEFAULT_SECURITY_MEASURES),
         description="Technical and organisational measures (Art. 30(1)(g), 32).",

@@ -29,15 +29,18 @@ __all__ = [
     "audit_entries",
     "audit_head",
     "blind_indexes",
+    "client_baselines",
     "clients",
     "consent_events",
     "field_values",
+    "gateway_endpoints",
     "incidents",
     "keystore_metadata",
     "metadata",
     "objections",
     "outbox",
     "records",
+    "refresh_tokens",
     "rights_request_events",
     "rights_requests",
     "subject_challenges",
@@ -229,6 +232,50 @@ clients = Table(
     Column("secret_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True)),
+    Column("suspended_at", DateTime(timezone=True)),  # by anomaly response, until a person reinstates it
+    Column("suspended_reason", String(255)),
+)
+
+# Refresh tokens (opaque; only a SHA-256 of each is kept). Each use spends one and issues the next in
+# the same family; presenting a spent one again revokes the whole family (reuse detection).
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", String(_NAME), nullable=False),
+    Column("client_id", String(_NAME), nullable=False),
+    Column("purposes", Text, nullable=False),  # space-separated, as in a scope
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index(None, "family_id"),
+    Index(None, "client_id"),
+)
+
+# Each client's learnt behaviour (`guard.anomaly`): counts of records and subjects read, per hour of
+# day, as JSON. Client ids and numbers only.
+client_baselines = Table(
+    "client_baselines",
+    metadata,
+    Column("client_id", String(_NAME), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# What the gateway saw of each method and path template (`gateway.inventory`): documented, shadow,
+# zombie or orphan. Path templates only, never a path with ids in it.
+gateway_endpoints = Table(
+    "gateway_endpoints",
+    metadata,
+    Column("method", String(16), primary_key=True),
+    Column("path", String(255), primary_key=True),
+    Column("documented", Integer, nullable=False),  # 1: in the spec when last seen
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("hits", BigInteger, nullable=False),
+    Column("authenticated_hits", BigInteger, nullable=False),
+    Column("statuses", Text, nullable=False),  # JSON: status code -> count
 )
 
 audit_entries = Table(
