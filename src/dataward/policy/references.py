@@ -75,9 +75,9 @@ def _name_problems(policy: Policy) -> list[Problem]:
         for i, purpose in enumerate(processor.purposes):
             if purpose not in policy.purposes:
                 problems.append(Problem(f"processors.{name}.purposes[{i}]", f"unknown purpose {purpose}"))
-    for role in policy.rate_limits.roles:
-        if role not in policy.roles:
-            problems.append(Problem(f"rate_limits.roles.{role}", f"unknown role {role}"))
+    for limited in policy.rate_limits.roles:
+        if limited not in policy.roles:
+            problems.append(Problem(f"rate_limits.roles.{limited}", f"unknown role {limited}"))
     return problems
 
 
