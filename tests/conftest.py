@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +29,7 @@ from dataward.services import Vault
 from dataward.settings import Settings
 from dataward.storage import create_database_engine, migrate
 from processors import Receiver, serve_receiver
-from support import FAST_HASHER, ApiClient
+from support import FAST_HASHER, ApiClient, free_port, running
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_POLICY = ROOT / "examples" / "saas.yaml"
@@ -199,3 +201,21 @@ def api(vault: Vault) -> Iterator[ApiClient]:
 def receiver(clock: FrozenClock) -> Iterator[Receiver]:
     """A processor's webhook receiver on 127.0.0.1 (see `processors.py`)."""
     yield from serve_receiver(clock)
+
+
+@pytest.fixture
+def readme_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """`dataward serve` as the README's quick start runs it (SQLite, codes on the console, its log in
+    `tmp_path/serve.log`): its port and installation folder."""
+    home = tmp_path / "home"
+    env = {**os.environ, "DATAWARD_HOME": str(home), "DATAWARD_LOG_LEVEL": "WARNING"}
+    for name in [
+        k for k in env if k.startswith("DATAWARD_") and k not in ("DATAWARD_HOME", "DATAWARD_LOG_LEVEL")
+    ]:
+        env.pop(name)  # the walk-throughs run on the defaults: SQLite, codes on the console, no Redis
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([bin_dir / "dataward", "init"], env=env, check=True, capture_output=True)
+    port = free_port()
+    command = [str(bin_dir / "dataward"), "serve", "--port", str(port)]
+    with running(command, env, f"http://127.0.0.1:{port}/.well-known/jwks.json", tmp_path / "serve.log"):
+        yield port, home

@@ -7,13 +7,17 @@ import ipaddress
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,7 +29,16 @@ from dataward.identity import NewClient
 from dataward.identity.notifiers import MemoryNotifier
 from dataward.services import Vault
 
-__all__ = ["FAST_HASHER", "ApiClient", "Ran", "run_dataward", "self_signed_certificate"]
+__all__ = [
+    "FAST_HASHER",
+    "ApiClient",
+    "Ran",
+    "certificate_authority",
+    "free_port",
+    "run_dataward",
+    "running",
+    "self_signed_certificate",
+]
 
 # Argon2 with the smallest cost: tests register many clients; production keeps the library default.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -135,3 +148,87 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     )
     key_path.chmod(0o600)
     return cert_path, key_path
+
+
+def _answers(url: str) -> bool:
+    if url.startswith("https://"):
+        port = httpx.URL(url).port
+        try:
+            socket.create_connection(("127.0.0.1", port or 443), timeout=2).close()
+        except OSError:
+            return False
+        return True
+    try:
+        httpx.get(url, timeout=2)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def certificate_authority(folder: Path) -> dict[str, Path]:
+    """A small PKI for mutual TLS: an authority (`ca`), a server certificate for 127.0.0.1
+    (`server`, `server_key`) and a client certificate (`client`, `client_key`) it signed; keys 0600."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dataward test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    out = {"ca": folder / "ca.pem"}
+    out["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    for role, name, san in (("server", "127.0.0.1", True), ("client", "gateway", False)):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+        )  # fmt: skip
+        if san:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+            )
+        cert = builder.sign(ca_key, hashes.SHA256())
+        out[role] = folder / f"{role}.pem"
+        out[role].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        out[f"{role}_key"] = folder / f"{role}-key.pem"
+        out[f"{role}_key"].touch(mode=0o600)
+        out[f"{role}_key"].write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@contextmanager
+def running(command: list[str], env: Mapping[str, str], ready_url: str, log: Path) -> Iterator[None]:
+    """A server process started with `command`, once `ready_url` answers (for an https:// URL: once
+    its port takes connections, since it may want a client certificate); stopped (by its own PID)
+    afterwards. The test fails with the server's log if it dies or never answers."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=dict(env), stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(ready_url):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

@@ -16,6 +16,7 @@ from dataward.api.problems import install_problem_handlers
 from dataward.audit.routes import router as audit_router
 from dataward.background import run_background
 from dataward.consent.routes import router as consent_router
+from dataward.guard.routes import router as metrics_router
 from dataward.identity.routes import router as identity_router
 from dataward.identity.subject_routes import router as me_router
 from dataward.incidents.routes import router as incidents_router
@@ -48,7 +49,7 @@ def create_app(vault: Vault, *, access_log: bool = True, background: bool = Fals
             stop.set()
             if worker is not None:
                 await worker
-            vault.close()
+            await vault.aclose()
 
     app = FastAPI(
         title="Dataward",
@@ -60,18 +61,22 @@ def create_app(vault: Vault, *, access_log: bool = True, background: bool = Fals
         lifespan=lifespan,
     )
     app.state.vault = vault
+    app.state.guard = vault.guard
     install_problem_handlers(app)
     routers = (
         # the hot read first: each route tried before it costs every read a regular expression;
         # consents before subjects: POST /v1/subjects/{id}/consents is not a collection
         read_router, identity_router, me_router, consent_router, subjects_router, audit_router, policy_router,
-        rights_router, my_rights_router, incidents_router,
+        rights_router, my_rights_router, incidents_router, metrics_router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
     _document_security(app)
     app.add_middleware(
-        SecurityMiddleware, max_body_bytes=vault.settings.max_body_bytes, access_log=access_log
+        SecurityMiddleware,
+        max_body_bytes=vault.settings.max_body_bytes,
+        access_log=access_log,
+        guard=vault.guard,
     )
     return app
 

@@ -1,5 +1,6 @@
 """The vault's background work while it serves: notices to processors (and the rights requests they
-complete), and retention sweeps on a schedule. Started by `create_app(..., background=True)`."""
+complete), retention sweeps on a schedule, and learning the closed hours of clients that went quiet
+(anomaly response). Started by `create_app(..., background=True)`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ async def run_background(vault: Vault, stop: asyncio.Event) -> None:
     await asyncio.gather(
         run_outbox(vault.outbox, settings.outbox_interval_seconds, stop, after_round=settle),
         _every(settings.retention_interval_seconds, stop, sweep, "retention"),
+        vault.guard.run(stop),
     )
 
 

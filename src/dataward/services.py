@@ -13,8 +13,11 @@ from sqlalchemy import Connection, Engine
 from dataward.audit import AuditLog
 from dataward.clock import Clock, SystemClock
 from dataward.consent import ConsentLedger
+from dataward.guard.revocations import MemoryRevocations, RedisRevocations, Revocations
+from dataward.guard.service import Guard
 from dataward.identity import ClientRegistry, TokenIssuer, TokenVerifier
 from dataward.identity.challenges import SubjectChallenges
+from dataward.identity.external import ExternalTokenVerifier
 from dataward.identity.notifiers import Notifier, QueuedNotifier, notifier_from_settings
 from dataward.identity.oidc import OidcVerifier
 from dataward.keys import Keyring, KeyringError, LocalKeyring
@@ -49,8 +52,11 @@ class Vault:
     regions: Regions
     challenges: SubjectChallenges
     oidc: OidcVerifier | None  # None: no OpenID Connect provider is configured
+    external: ExternalTokenVerifier | None  # None: the policy trusts no identity provider
     outbox: Outbox
     rights: RightsService
+    revocations: Revocations  # in Redis when configured, so that every replica sees them
+    guard: Guard  # rate limits, anomaly response and metrics
 
     @classmethod
     def build(
@@ -85,6 +91,19 @@ class Vault:
             raise
         notifier = notifier or QueuedNotifier(notifier_from_settings(settings, clock))
         outbox = Outbox(engine, policy, clock)
+        audit = AuditLog(
+            engine,
+            keyring,
+            clock=clock,
+            batch_max=settings.audit_batch_max,
+            checkpoint_every=settings.audit_checkpoint_every,
+        )
+        clients = ClientRegistry(engine, clock, password_hasher)
+        revocations: Revocations = (
+            RedisRevocations(settings.redis_url, clock, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else MemoryRevocations(clock)
+        )
         return cls(
             settings=settings,
             policy=policy,
@@ -92,16 +111,10 @@ class Vault:
             engine=engine,
             key_store=key_store,
             clock=clock,
-            audit=AuditLog(
-                engine,
-                keyring,
-                clock=clock,
-                batch_max=settings.audit_batch_max,
-                checkpoint_every=settings.audit_checkpoint_every,
-            ),
+            audit=audit,
             subjects=subject_service,
             consent=ConsentLedger(policy, clock),
-            clients=ClientRegistry(engine, clock, password_hasher),
+            clients=clients,
             issuer=TokenIssuer(keyring, settings, clock),
             verifier=TokenVerifier(keyring, settings, clock),
             notifier=notifier,
@@ -116,8 +129,21 @@ class Vault:
                 max_attempts=settings.challenge_max_attempts,
             ),
             oidc=OidcVerifier(settings.oidc, policy, clock) if settings.oidc else None,
+            external=(
+                ExternalTokenVerifier(
+                    policy.identity_providers,
+                    policy,
+                    clock,
+                    own_issuer=settings.issuer,
+                    cache_size=settings.token_cache_size,
+                )
+                if policy.identity_providers
+                else None
+            ),
             outbox=outbox,
             rights=RightsService(regions, outbox, policy, clock),
+            revocations=revocations,
+            guard=Guard.build(settings, policy, clock, engine, audit, revocations, clients.suspend),
         )
 
     @asynccontextmanager
@@ -158,6 +184,14 @@ class Vault:
         if failures:
             raise failures[0]
         return combined(reports)
+
+    async def aclose(self) -> None:
+        """Close what lives on the event loop (the Redis connections), then everything else."""
+        await self.revocations.close()
+        if self.external is not None:
+            await self.external.aclose()  # the JWKS clients
+        await self.guard.close()
+        self.close()
 
     def close(self) -> None:
         self.audit.close()

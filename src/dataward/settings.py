@@ -99,6 +99,7 @@ class Settings:
     challenge_ttl_seconds: int = 600
     challenge_max_attempts: int = 5
     subject_token_ttl_seconds: int = 300
+    refresh_token_ttl_seconds: int = 1_209_600  # 14 days; each use hands out a new one
     redis_url: str | None = field(default=None, repr=False)  # None: rate limits and revocations in process
     redis_prefix: str = "dataward"  # every key this installation keeps in Redis starts with it
 
@@ -107,6 +108,8 @@ class Settings:
             raise ValueError(f"token_ttl_seconds must be within 1..{MAX_TOKEN_TTL_SECONDS}")
         if not 0 < self.subject_token_ttl_seconds <= MAX_TOKEN_TTL_SECONDS:
             raise ValueError(f"subject_token_ttl_seconds must be within 1..{MAX_TOKEN_TTL_SECONDS}")
+        if not 3_600 <= self.refresh_token_ttl_seconds <= 7_776_000:
+            raise ValueError("refresh_token_ttl_seconds must be within 3600..7776000 (1 hour to 90 days)")
         if not 60 <= self.challenge_ttl_seconds <= 3600:
             raise ValueError("challenge_ttl_seconds must be within 60..3600")
         if not 1 <= self.challenge_max_attempts <= 10:
@@ -147,6 +150,7 @@ class Settings:
             database_url=url,
             keystore_url=env.get("DATAWARD_KEYSTORE_URL") or None,
             redis_url=env.get("DATAWARD_REDIS_URL") or None,
+            redis_prefix=env.get("DATAWARD_REDIS_PREFIX") or "dataward",
         )
         if issuer := env.get("DATAWARD_ISSUER"):
             settings = replace(settings, issuer=issuer)

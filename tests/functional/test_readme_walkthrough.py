@@ -9,16 +9,12 @@ from the server's log instead); each answer is checked against what the README s
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,44 +46,11 @@ def _read_code_from(log: Path, nth: int) -> str:
     return f'{wait}; [ -n "$CODE" ]'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    home = tmp_path / "home"
-    env = {**os.environ, "DATAWARD_HOME": str(home), "DATAWARD_LOG_LEVEL": "WARNING"}
-    for name in ("DATAWARD_DATABASE_URL", "DATAWARD_KEYSTORE_URL", "DATAWARD_NOTIFIER"):
-        env.pop(name, None)  # the walk-through runs on the defaults: SQLite, codes on the console
-    subprocess.run([BIN / "dataward", "init"], env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [BIN / "dataward", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "dataward serve did not start"
-                time.sleep(0.1)
-        yield port, home
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
-def test_readme_walkthrough_gives_the_documented_answers(server: tuple[int, Path], tmp_path: Path) -> None:
-    port, home = server
+def test_readme_walkthrough_gives_the_documented_answers(
+    readme_server: tuple[int, Path], tmp_path: Path
+) -> None:
+    port, home = readme_server
     script = (
         _walkthrough_script()
         .replace("127.0.0.1:8000", f"127.0.0.1:{port}")

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import jwt
 from fastapi import Depends, Request
 
 from dataward.access import Forbidden, authorize
 from dataward.audit import AuditAction, AuditEvent, Outcome
+from dataward.guard.errors import ClientSuspended
 from dataward.identity import InvalidToken, Principal
 from dataward.identity.tokens import SELF_SERVICE
 from dataward.policy import Action, Role
@@ -32,6 +34,7 @@ __all__ = [
     "VaultDep",
     "authenticated_caller",
     "authenticated_subject",
+    "confine_to_subject",
     "get_vault",
 ]
 
@@ -58,17 +61,35 @@ class Caller:
             principal.token_id,
         )  # fmt: skip
 
+    async def watch_read(self, subject_ids: tuple[str, ...], records: int) -> None:
+        """Show anomaly response what this caller is about to receive; `ClientSuspended` when that
+        was one read too many (the answer is then never sent)."""
+        vault = self.vault
+        if await vault.guard.watch_read(self.principal.client_id, subject_ids, records, self.request_id):
+            raise ClientSuspended()
+
     async def require(
         self, action: Action, tag: AuditAction, subject_id: str | None = None, purpose: str | None = None
     ) -> Role:
-        """The caller's role if it may perform `action`; otherwise the refusal is audited and raised."""
+        """The caller's role if it may perform `action` (on `subject_id`, which a token narrowed to
+        one data subject must name); otherwise the refusal is audited and raised."""
         try:
-            return authorize(self.principal, action, self.vault.policy)
+            role = authorize(self.principal, action, self.vault.policy)
+            if self.principal.only_subject is not None:
+                confine_to_subject(self.principal, subject_id)
+            return role
         except Forbidden as exc:
             await self.vault.audit.record(
                 self.event(tag, Outcome.DENIED, subject_id, purpose=purpose, reason=exc.detail)
             )
             raise
+
+
+def confine_to_subject(principal: Principal, subject_id: str | None) -> None:
+    """A token narrowed by exchange to one data subject (`only_subject`) reaches that subject and
+    nothing else: not another subject, and no call that names none (a lookup, a listing)."""
+    if principal.only_subject is not None and principal.only_subject != subject_id:
+        raise Forbidden("this token reaches one data subject only, and not through this call")
 
 
 async def get_vault(request: Request) -> Vault:
@@ -105,19 +126,50 @@ class SubjectCaller:
         )  # fmt: skip
 
 
-def _bearer_principal(request: Request, vault: Vault) -> Principal:
+async def _verified(vault: Vault, token: str) -> Principal:
+    """Our own verifier first, so our own tokens cost what they did (a cache hit); a token it
+    refuses goes to the policy's identity providers, unless its header names a key of ours."""
+    try:
+        return vault.verifier.verify(token)
+    except InvalidToken:
+        external = vault.external
+        if external is None or _names_our_key(vault, token):
+            raise
+        return await external.verify(token)  # picks the provider by the token's `iss`
+
+
+def _names_our_key(vault: Vault, token: str) -> bool:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return True  # not a JWT: nothing for a provider either, and our refusal says so
+    return isinstance(kid, str) and kid in vault.keyring.token_verification_keys()
+
+
+async def _bearer_principal(request: Request, vault: Vault) -> Principal:
+    """The verified principal of the bearer token, unless it, its family or its client was revoked
+    (on any replica, when revocations live in Redis), counted against its rate limits. The
+    principal and the rate decision are left in the request's state for the middleware."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("send an access token as `Authorization: Bearer <token>`")
-    return vault.verifier.verify(token.strip())
+    principal = await _verified(vault, token.strip())
+    if await vault.revocations.is_revoked(principal):
+        raise InvalidToken("the access token has been revoked")
+    state = request.scope["state"]
+    state["principal"] = principal
+    route = request.scope.get("route")
+    template = f"{request.scope['method']} {route.path}" if route is not None else None
+    state["rate"] = await vault.guard.admit(principal, template)  # RateLimited when over a limit
+    return principal
 
 
 async def authenticated_caller(request: Request) -> Caller:
     """The client behind the `Authorization: Bearer` header. Tokens are never read from the URL.
     A data subject's token is refused (403), whatever the policy's roles are called."""
     vault: Vault = request.app.state.vault
-    principal = _bearer_principal(request, vault)
+    principal = await _bearer_principal(request, vault)
     if principal.subject_id is not None:
         raise Forbidden("a data subject's token reaches only /v1/me")
     return Caller(vault, principal, request.scope["state"]["request_id"])
@@ -126,7 +178,7 @@ async def authenticated_caller(request: Request) -> Caller:
 async def authenticated_subject(request: Request) -> SubjectCaller:
     """The data subject behind the `Authorization: Bearer` header; a client's token is refused (403)."""
     vault: Vault = request.app.state.vault
-    principal = _bearer_principal(request, vault)
+    principal = await _bearer_principal(request, vault)
     if principal.subject_id is None:
         raise Forbidden("this route takes a data subject's token, from /v1/me/token")
     return SubjectCaller(

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from dataward.errors import DatawardError, InvalidRequest, Problem, format_path
+from dataward.guard.ratelimit import RateLimited
 
 __all__ = ["HttpProblem", "install_problem_handlers", "problem_document", "problem_response"]
 
@@ -66,6 +67,15 @@ async def _dataward_error(request: Request, exc: Exception) -> JSONResponse:
     challenge = getattr(exc, "challenge", None)
     if exc.status == 401 and challenge:
         headers["WWW-Authenticate"] = challenge
+    if isinstance(exc, RateLimited):
+        headers.update((name.decode(), value.decode()) for name, value in exc.decision.headers())
+    if exc.status in (401, 403, 404, 429) and (guard := getattr(request.app.state, "guard", None)):
+        guard.metrics.denial(exc.slug)
+        if exc.status != 429:  # token guessing, id enumeration: bursts are alerted and throttled
+            principal = request.scope.get("state", {}).get("principal")
+            client = principal.client_id if principal is not None else None
+            address = request.client.host if request.client else "-"
+            await guard.watch_failure(client, address, _request_id(request) or "-")
     if exc.status >= 500:
         log.warning("request.error", problem=exc.slug, request_id=_request_id(request))
     return problem_response(exc, _request_id(request), headers)

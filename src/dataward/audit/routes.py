@@ -26,9 +26,9 @@ async def list_entries(
     subject_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> dict[str, Any]:
     vault, tag = caller.vault, AuditAction.AUDIT_READ
-    await caller.require(Action.AUDIT_READ, tag)
     if subject_id is not None and not is_subject_id(subject_id):
-        raise NotFound("no such subject")
+        raise NotFound("no such subject")  # checked first: the audit of a refusal holds real ids only
+    await caller.require(Action.AUDIT_READ, tag, subject_id)
     await vault.audit.record(caller.event(tag, Outcome.ALLOWED, subject_id))
     entries = vault.audit.entries(after=after, limit=limit, subject_id=subject_id)
     return {

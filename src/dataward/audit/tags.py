@@ -17,7 +17,13 @@ class AuditAction(StrEnum):
     AUDIT_READ = "audit:log:read"
     RECORDS_READ = "policy:records:read"  # the records of processing (Art. 30)
     TOKEN_ISSUE = "identity:token:issue"  # noqa: S105 - an event name, not a secret
+    TOKEN_REFRESH = "identity:token:refresh"  # noqa: S105 - refused with a reason on refresh-token reuse
+    TOKEN_EXCHANGE = "identity:token:exchange"  # noqa: S105 - a narrower token made from another
+    TOKEN_REVOKE = "identity:token:revoke"  # noqa: S105
+    TOKEN_INTROSPECT = "identity:token:introspect"  # noqa: S105
     CLIENT_CREATE = "identity:client:create"
+    CLIENT_SUSPEND = "identity:client:suspend"
+    CLIENT_REINSTATE = "identity:client:reinstate"
     SUBJECT_CHALLENGE = "identity:subject:challenge"  # a data subject asked for a one-time code
     SUBJECT_TOKEN = "identity:subject:token"  # noqa: S105 - a data subject signed in (code or OIDC)
     RIGHTS_OPEN = "rights:request:open"
@@ -32,3 +38,9 @@ class AuditAction(StrEnum):
     INCIDENT_OPEN = "incidents:incident:open"
     INCIDENT_READ = "incidents:incident:read"
     INCIDENT_UPDATE = "incidents:incident:update"
+    GATEWAY_RESPONSE = "gateway:response:personal_data"  # an upstream answer carrying personal data
+    ANOMALY_ALERT = "guard:anomaly:alert"  # a client read beyond its baseline; the reason explains
+    ANOMALY_THROTTLE = "guard:anomaly:throttle"
+    ANOMALY_SUSPEND = "guard:anomaly:suspend"  # its tokens revoked, suspended until reinstated
+    FAILURES_ALERT = "guard:failures:alert"  # a burst of failed authentications or denials
+    FAILURES_THROTTLE = "guard:failures:throttle"

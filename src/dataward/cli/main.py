@@ -6,7 +6,20 @@ import typer
 from rich.markup import escape
 
 from dataward import __version__
-from dataward.cli import audit, clients, incidents, init, keys, policy, retention, rights, ropa, serve
+from dataward.cli import (
+    audit,
+    clients,
+    gateway,
+    incidents,
+    init,
+    inventory,
+    keys,
+    policy,
+    retention,
+    rights,
+    ropa,
+    serve,
+)
 from dataward.cli._common import err_console
 from dataward.errors import DatawardError
 
@@ -14,8 +27,8 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="dataward",
-    help="Dataward: an encrypted, purpose-bound personal-data vault.\n\n"
-    "Example: dataward init && dataward serve",
+    help="Dataward: an encrypted, purpose-bound personal-data vault, and a gateway that puts the "
+    "same controls in front of an existing API.\n\nExample: dataward init && dataward serve",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -23,6 +36,8 @@ app = typer.Typer(
 app.command("init")(init.init)
 app.command("serve")(serve.serve)
 app.command("ropa")(ropa.ropa)
+app.command("gateway")(gateway.gateway)
+app.command("inventory")(inventory.inventory)
 app.add_typer(policy.app, name="policy")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")

@@ -41,7 +41,7 @@ def serve(
             "give --tls-cert/--tls-key, or --insecure behind a TLS-terminating proxy"
         )
         raise typer.Exit(2)
-    _configure_logging()
+    configure_logging()
     vault = open_vault(directory)
     if vault.settings.notifier == "console" and not is_loopback(host):
         err_console.print(
@@ -60,7 +60,7 @@ def serve(
     run_server(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     level = getattr(logging, os.environ.get("DATAWARD_LOG_LEVEL", "INFO").upper(), logging.INFO)
     structlog.configure(
         processors=[

@@ -1,5 +1,7 @@
-"""Identity: registered clients, OAuth 2.0 client-credentials tokens, the JWKS that verifies them, and
-how a data subject signs in (one-time codes in `challenges`, OpenID Connect in `oidc`, `/v1/me`)."""
+"""Identity: registered clients (and their suspension), OAuth 2.0 tokens (client credentials, rotated
+refresh tokens in `refresh`, token exchange in `exchange`, revocation and introspection in
+`oauth_routes`), the JWKS that verifies them, and how a data subject signs in (one-time codes in
+`challenges`, OpenID Connect in `oidc`, `/v1/me`)."""
 
 from dataward.identity.clients import ClientRecord, ClientRegistry, NewClient
 from dataward.identity.errors import AuthenticationFailed, InvalidClient, InvalidToken, OAuthError

@@ -7,6 +7,11 @@ cached until it expires, so a busy client pays for signature verification once p
 A data subject's token (`issue_subject`) is the same kind of JWT with role `subject`, a `subject`
 claim, no purposes and a shorter life. It reaches only the subject's own data under `/v1/me`: the
 client routes refuse any principal with a `subject_id` (see `dataward.api.deps`).
+
+A client's token may carry `fam`, the family it descends from (a refresh-token family, see
+`dataward.identity.refresh`), so that revoking the family kills every access token of it at once;
+and, when made by token exchange (`issue_exchanged`), `only_subject` (the one data subject it may
+reach) and `exchanged_from` (its parent's `jti`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ SELF_SERVICE = "self-service"  # the client id of a data subject's token, and of
 _TYP = "at+jwt"
 _MAX_TOKEN_BYTES = 4096
 _REQUIRED = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "role", "purposes")
+_MAX_ID = 64  # a family id or data-subject id fits the audit log's and the tables' id columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class IssuedToken:
     access_token: str
     expires_in: int
     scope: str
+    token_id: str = ""  # its jti, for the audit log; never part of the response
 
     def as_response(self) -> dict[str, Any]:
         return {
@@ -79,25 +86,51 @@ class TokenIssuer:
         self._settings = settings
         self._clock = clock
 
-    def issue(self, client: ClientRecord, purposes: list[str]) -> IssuedToken:
+    def issue(
+        self, client: ClientRecord, purposes: list[str], *, family_id: str | None = None
+    ) -> IssuedToken:
+        """A client's token for `purposes`; `family_id` ties it to a refresh-token family."""
         now = int(self._clock.timestamp())
         ttl = self._settings.token_ttl_seconds
-        claims = {
-            "iss": self._settings.issuer,
-            "aud": self._settings.audience,
-            "sub": client.id,
-            "client_id": client.id,
-            "role": client.role,
-            "purposes": purposes,
-            "scope": " ".join(purposes),
-            "jti": secrets.token_urlsafe(16),
-            "iat": now,
-            "nbf": now,
-            "exp": now + ttl,
+        claims: dict[str, Any] = {"sub": client.id, "client_id": client.id, "role": client.role}
+        if family_id is not None:
+            claims["fam"] = family_id
+        return self._sign(claims, purposes, now, now + ttl)
+
+    def issue_exchanged(
+        self, parent: Principal, purposes: list[str], *, only_subject: str | None, expires_at: int
+    ) -> IssuedToken:
+        """A narrower token made from `parent` by token exchange (RFC 8693). The caller has checked
+        that it widens nothing; here it inherits the client, role and family (the parent's family,
+        else the parent itself, so that revoking either kills it)."""
+        claims: dict[str, Any] = {
+            "sub": parent.client_id,
+            "client_id": parent.client_id,
+            "role": parent.role,
+            "fam": parent.family_id or parent.token_id,
+            "exchanged_from": parent.token_id,
         }
+        if only_subject is not None:
+            claims["only_subject"] = only_subject
+        return self._sign(claims, purposes, int(self._clock.timestamp()), expires_at)
+
+    def _sign(self, claims: dict[str, Any], purposes: list[str], now: int, expires_at: int) -> IssuedToken:
+        jti = secrets.token_urlsafe(16)
+        claims.update(
+            iss=self._settings.issuer,
+            aud=self._settings.audience,
+            purposes=purposes,
+            scope=" ".join(purposes),
+            jti=jti,
+            iat=now,
+            nbf=now,
+            exp=expires_at,
+        )
         key = self._keyring.token_signing_key()
         token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": _TYP})
-        return IssuedToken(access_token=token, expires_in=ttl, scope=claims["scope"])  # type: ignore[arg-type]
+        return IssuedToken(
+            access_token=token, expires_in=expires_at - now, scope=claims["scope"], token_id=jti
+        )
 
     def issue_subject(self, subject_id: str) -> IssuedToken:
         """A short-lived token for a data subject who proved who they are: their own data, nothing else."""
@@ -118,7 +151,7 @@ class TokenIssuer:
         }
         key = self._keyring.token_signing_key()
         token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": _TYP})
-        return IssuedToken(access_token=token, expires_in=ttl, scope="")
+        return IssuedToken(access_token=token, expires_in=ttl, scope="", token_id=str(claims["jti"]))
 
 
 class TokenVerifier:
@@ -182,6 +215,11 @@ class TokenVerifier:
             and not purposes
         ):  # fmt: skip
             raise InvalidToken("the access token is not valid")  # half a subject token is no token
+        family, only_subject = claims.get("fam"), claims.get("only_subject")
+        if not (_optional_id(family) and _optional_id(only_subject)) or (
+            subject is not None and (family is not None or only_subject is not None)
+        ):
+            raise InvalidToken("the access token is not valid")
         return Principal(
             client_id=SELF_SERVICE if subject is not None else str(claims["sub"]),
             role=str(claims["role"]),
@@ -190,6 +228,8 @@ class TokenVerifier:
             expires_at=float(claims["exp"]),
             subject_id=subject,
             issued_at=float(claims["iat"]) if isinstance(claims["iat"], int) else 0.0,
+            family_id=family,
+            only_subject=only_subject,
         )
 
     def _key(self, header: dict[str, Any]) -> Ed25519PublicKey:
@@ -199,3 +239,7 @@ class TokenVerifier:
         if key is None:
             raise InvalidToken("the access token was not signed by a key of ours")
         return key
+
+
+def _optional_id(value: object) -> bool:
+    return value is None or (isinstance(value, str) and 0 < len(value) <= _MAX_ID)

@@ -66,6 +66,7 @@ class Action(StrEnum):
     RIGHTS_APPROVE = "rights.approve"  # approve an erasure that someone else handles
     INCIDENTS = "incidents"  # open incidents and size them from the audit log
     RECORDS_READ = "records.read"  # the records of processing (Art. 30)
+    TOKENS_INTROSPECT = "tokens.introspect"  # introspect any client's token (RFC 7662), not only its own
 
 
 class TransferMechanism(StrEnum):

@@ -1,5 +1,6 @@
 """Rules that relate one part of the policy to another: every name used is declared, special-category
-data has an Art. 9(2) condition, transfers to third countries have a mechanism on record."""
+data has an Art. 9(2) condition, transfers to third countries have a mechanism on record, identity
+providers hand out roles that exist."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataward.policy.models import LegalBasis, Policy
 
 __all__ = ["check_references"]
 
+_SUBJECT_ROLE = "subject"  # `dataward.identity.tokens.SUBJECT_ROLE`: the policy does not import identity
+_MAX_PROVIDER_NAME = 32
 _RESERVED_COLLECTIONS = frozenset({"consents", "lookup", "report", "export", "requests", "objections"})
 
 
@@ -17,6 +20,7 @@ def check_references(policy: Policy) -> list[Problem]:
     problems += _purpose_problems(policy)
     problems += _name_problems(policy)
     problems += _processor_problems(policy)
+    problems += _identity_provider_problems(policy)
     for name, collection in policy.collections.items():
         if name in _RESERVED_COLLECTIONS:
             problems.append(
@@ -91,6 +95,27 @@ def _processor_problems(policy: Policy) -> list[Problem]:
             )
         if processor.transfer_mechanism == "adequacy" and processor.country not in ADEQUATE_COUNTRIES:
             problems.append(Problem(at, f"{processor.country} has no EU adequacy decision"))
+    return problems
+
+
+def _identity_provider_problems(policy: Policy) -> list[Problem]:
+    """A provider's role is the policy's to give: it must exist and may not be a data subject's.
+    Client ids are `<provider>:<client>` in 64 characters, so a provider's name is kept short. That
+    an issuer is not the vault's own is checked where the settings are known (`Vault.build`)."""
+    problems: list[Problem] = []
+    issuers: dict[str, str] = {}
+    for name, provider in policy.identity_providers.items():
+        at = f"identity_providers.{name}"
+        if len(name) > _MAX_PROVIDER_NAME:
+            problems.append(Problem(at, f"a provider's name has at most {_MAX_PROVIDER_NAME} characters"))
+        if provider.role == _SUBJECT_ROLE:
+            problems.append(Problem(f"{at}.role", "a data subject's token cannot come from a provider"))
+        elif provider.role not in policy.roles:
+            problems.append(Problem(f"{at}.role", f"unknown role {provider.role}"))
+        if provider.issuer in issuers:
+            other = issuers[provider.issuer]
+            problems.append(Problem(f"{at}.issuer", f"{other} has this issuer: each names one provider"))
+        issuers.setdefault(provider.issuer, name)
     return problems
 
 

@@ -61,9 +61,9 @@ class Extension(BaseModel):
 @router.post("", status_code=201, summary="Receive a data-subject request (due in one month)")
 async def open_request(body: OpenRequest, caller: CallerDep) -> dict[str, Any]:
     vault = caller.vault
-    await caller.require(Action.RIGHTS_HANDLE, AuditAction.RIGHTS_OPEN)
     if not is_subject_id(body.subject_id):
-        raise NotFound("no such subject")
+        raise NotFound("no such subject")  # checked first: the audit of a refusal holds real ids only
+    await caller.require(Action.RIGHTS_HANDLE, AuditAction.RIGHTS_OPEN, body.subject_id)
     vault.rights.check_details(body.kind, body.details)
     await vault.audit.record(
         caller.event(AuditAction.RIGHTS_OPEN, Outcome.ALLOWED, body.subject_id, reason=body.kind.value)
@@ -246,6 +246,7 @@ async def _report(caller: Caller, request_id: str, kind: RequestKind) -> dict[st
             connection, request.subject_id, subjects=store.subjects, consent=vault.consent,
             policy=vault.policy, now=vault.clock.now(),
         )  # fmt: skip
+    await caller.watch_read((request.subject_id,), 1)
     await vault.audit.record(
         caller.event(
             AuditAction.RIGHTS_REPORT, Outcome.ALLOWED, request.subject_id, fields, reason=kind.value

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from dataward.access import Forbidden, Withheld, decide_access, permitted_purpose, subject_refusal
-from dataward.api.deps import Caller, CallerDep, authenticated_caller
+from dataward.api.deps import Caller, CallerDep, authenticated_caller, confine_to_subject
 from dataward.audit import AuditAction, Outcome
 from dataward.errors import InvalidRequest, NotFound
 from dataward.policy import Action
@@ -135,6 +135,8 @@ async def read_subject(subject_id: SubjectId, purpose: Purpose, request: Request
     sid = _known_id(subject_id)
     try:
         permitted_purpose(caller.principal, purpose, policy)
+        if caller.principal.only_subject is not None:  # a token narrowed to one subject (exchange)
+            confine_to_subject(caller.principal, sid)
     except Forbidden as exc:
         await vault.audit.record(
             caller.event(AuditAction.RECORD_READ, Outcome.DENIED, sid, (), purpose, exc.detail)
@@ -150,6 +152,7 @@ async def read_subject(subject_id: SubjectId, purpose: Purpose, request: Request
             purpose,
             lambda state: decide_access(caller.principal, purpose, policy, consent, state),
         )
+    await caller.watch_read((sid,), 1)
     withheld = dict(decision.withheld)
     withheld.update(dict.fromkeys(result.integrity_failures, Withheld.INTEGRITY_ERROR))
     failed = bool(result.integrity_failures)
@@ -174,6 +177,7 @@ async def lookup(body: LookupRequest, caller: CallerDep) -> LookupResult:
     action, fields = AuditAction.SUBJECT_LOOKUP, (body.field,)
     try:
         permitted_purpose(caller.principal, body.purpose, policy)
+        confine_to_subject(caller.principal, None)  # a lookup names no subject: never for a narrowed token
         if body.field not in policy.purpose_fields(body.purpose):
             raise Forbidden(f"purpose {body.purpose} does not cover {body.field}")
     except Forbidden as exc:
@@ -195,6 +199,8 @@ async def lookup(body: LookupRequest, caller: CallerDep) -> LookupResult:
                 is None
             ]
     ids.sort()
+    if ids:
+        await caller.watch_read(tuple(ids), len(ids))
     reason = f"{len(ids)} match(es)"
     await vault.audit.record(caller.event(action, Outcome.ALLOWED, None, fields, body.purpose, reason))
     return LookupResult(ids=ids)

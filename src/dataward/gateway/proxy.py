@@ -1,0 +1,442 @@
+"""The gateway: a pure-ASGI reverse proxy that puts the vault's controls in front of an existing API.
+
+Per request, in this order, each step able to answer instead of the upstream:
+
+1. route it by the OpenAPI document: a method and path the spec does not declare is refused (404,
+   a shadow endpoint) and recorded in the inventory;
+2. authenticate it (Dataward's own tokens, or an identity provider's from the policy), refuse
+   revoked tokens, and check the operation's security scopes and its `x-dataward-purpose`;
+3. count it against the rate limits (and any throttle anomaly response put on the client);
+4. validate the query and the body against the spec (400, before anything reaches the upstream);
+5. forward it (streaming, pooled connections, TLS or mutual TLS);
+6. minimise the answer: `x-pii` properties the purpose may not see are removed, and the
+   `X-Dataward-Removed` header says which; an answer carrying personal data is audited (field
+   names, never values) and watched by anomaly response.
+
+Every answer carries `X-Dataward-Proxy-Latency` (the gateway's own share, in ms) and, when the
+upstream was called, `X-Dataward-Upstream-Latency`. Refusals are RFC 9457 problem+json that name
+what is wrong and never echo a submitted value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+from starlette.types import Message, Receive, Scope, Send
+
+from dataward.access import Forbidden
+from dataward.api.middleware import BodyTooLarge, request_id_of
+from dataward.api.problems import MEDIA_TYPE, problem_document
+from dataward.audit import AuditAction, AuditEvent, Outcome
+from dataward.errors import DatawardError, InvalidRequest, NotFound
+from dataward.gateway.inventory import InventoryRecorder
+from dataward.gateway.minimise import Minimiser, Plan, apply_plan
+from dataward.gateway.routing import MatchKind, Router
+from dataward.gateway.spec import Operation, Spec
+from dataward.gateway.upstream import forwardable
+from dataward.gateway.validation import RequestValidator
+from dataward.guard.errors import ClientSuspended
+from dataward.guard.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from dataward.guard.ratelimit import RateDecision, RateLimited
+from dataward.identity import AuthenticationFailed, InvalidToken, Principal
+from dataward.identity.bearer import BearerAuthenticator
+from dataward.services import Vault
+
+__all__ = ["GatewayApp", "InvalidBody"]
+
+log = structlog.get_logger("dataward.gateway")
+
+_JSON = b"application/json"
+_PURPOSE_HEADER = b"x-dataward-purpose"
+
+
+class InvalidBody(InvalidRequest):
+    """A request that does not match the spec: 400, as the issue and most gateways answer."""
+
+    status = 400
+
+
+class ShadowEndpoint(NotFound):
+    slug = "shadow-endpoint"
+    title = "Not an endpoint of this API"
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """What one request has learnt on its way through; read when the answer is recorded."""
+
+    started: float
+    request_id: str
+    method: str
+    address: str
+    template: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    documented: bool = False
+    principal: Principal | None = None
+    purpose: str | None = None
+    rate: RateDecision | None = None
+    upstream_seconds: float | None = None
+    status: int = 500
+
+
+class GatewayApp:
+    def __init__(
+        self,
+        vault: Vault,
+        spec: Spec,
+        upstream: httpx.AsyncClient,
+        *,
+        base_path: str = "",
+        max_body_bytes: int = 1_048_576,
+        flush_seconds: float = 1.0,
+    ) -> None:
+        self.vault = vault
+        self.spec = spec
+        self.router = Router(spec, base_path=base_path)
+        self.validator = RequestValidator(spec)
+        self.minimiser = Minimiser(spec, vault.policy)
+        self.inventory = InventoryRecorder(vault.clock)
+        self.upstream = upstream
+        self.authenticator = BearerAuthenticator(
+            vault.verifier, vault.external, vault.keyring.token_verification_keys, vault.revocations
+        )
+        self.max_body_bytes = max_body_bytes
+        self.flush_seconds = flush_seconds
+        self._metrics_path = "/metrics" if not any(op.path == "/metrics" for op in spec.operations) else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        client = scope.get("client")
+        exchange = _Exchange(
+            time.perf_counter(), request_id_of(scope), scope["method"], client[0] if client else "-"
+        )
+        if scope["path"] == self._metrics_path and scope["method"] == "GET":
+            await _send_plain(send, 200, self.vault.guard.metrics.exposition(), METRICS_CONTENT_TYPE)
+            return
+        try:
+            await self._handle(scope, receive, send, exchange)
+        except DatawardError as error:
+            await self._refuse(send, exchange, error)
+        except httpx.HTTPError as error:
+            log.warning("upstream.failed", error=type(error).__name__, request_id=exchange.request_id)
+            unavailable = DatawardError("the upstream API did not answer")
+            unavailable.status, unavailable.slug, unavailable.title = 502, "bad-gateway", "Bad gateway"
+            await self._refuse(send, exchange, unavailable)
+        finally:
+            self._record(exchange)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange) -> None:
+        method = exchange.method
+        match = self.router.match(method, scope.get("raw_path", scope["path"].encode()).decode("latin-1"))
+        if match.kind is MatchKind.MALFORMED:
+            raise InvalidBody("the path is malformed")
+        if match.kind is not MatchKind.MATCHED or match.operation is None:
+            exchange.template = match.template or scope["path"]  # normalised by the inventory
+            # Who probes matters to the inventory and to anomaly response: a valid token counts.
+            if (token := _bearer(scope["headers"])) is not None:
+                with contextlib.suppress(DatawardError):
+                    exchange.principal = await self.authenticator.authenticate(token)
+            raise ShadowEndpoint(f"{method} is not an operation this API documents at this path")
+        operation = match.operation
+        exchange.template, exchange.documented, exchange.params = operation.path, True, match.params
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if operation.public and _bearer(headers) is None:
+            exchange.rate = await self.vault.guard.admit_anonymous(
+                exchange.address, f"{method} {operation.path}"
+            )
+        else:
+            principal = await self._authenticate(headers)
+            exchange.principal = principal
+            exchange.purpose = _purpose(operation, principal, headers)
+            _check_scopes(operation, principal)
+            exchange.rate = await self.vault.guard.admit(principal, f"{method} {operation.path}")
+        body = await _read_body(receive, self.max_body_bytes)
+        problems = self.validator.validate(
+            operation,
+            path_params=match.params,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            content_type=_content_type(headers),
+            body=body,
+        )
+        if problems:
+            raise InvalidBody("the request does not match the API's specification", problems)
+        await self._forward(scope, send, exchange, operation, body)
+
+    async def _authenticate(self, headers: list[tuple[bytes, bytes]]) -> Principal:
+        token = _bearer(headers)
+        if token is None:
+            raise InvalidToken("send an access token as `Authorization: Bearer <token>`")
+        principal = await self.authenticator.authenticate(token)
+        if principal.subject_id is not None:
+            raise Forbidden("a data subject's token does not reach this API")
+        return principal
+
+    async def _forward(
+        self, scope: Scope, send: Send, exchange: _Exchange, operation: Operation, body: bytes
+    ) -> None:
+        headers = forwardable(scope["headers"])
+        headers.append((b"x-request-id", exchange.request_id.encode()))
+        if exchange.principal is not None:
+            headers.append((b"x-dataward-client", exchange.principal.client_id.encode()))
+        if exchange.purpose is not None:
+            headers.append((b"x-dataward-purpose", exchange.purpose.encode()))
+        if scope.get("client"):
+            headers.append((b"x-forwarded-for", scope["client"][0].encode()))
+        path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        query = scope.get("query_string", b"")
+        url = f"{path}?{query.decode('latin-1')}" if query else path
+        request = self.upstream.build_request(exchange.method, url, headers=headers, content=body)
+        sent_at = time.perf_counter()
+        response = await self.upstream.send(request, stream=True)
+        exchange.upstream_seconds = time.perf_counter() - sent_at
+        try:
+            status = response.status_code
+            exchange.status = status
+            out_headers = forwardable(list(response.headers.raw))
+            plan = self._plan(operation, exchange, response)
+            if plan is not None:
+                await self._send_minimised(send, exchange, plan, response, out_headers)
+                return
+            out_headers.extend(self._latency_headers(exchange, include_rate=True))
+            if "content-length" in response.headers:
+                out_headers.append((b"content-length", response.headers["content-length"].encode()))
+            await send({"type": "http.response.start", "status": status, "headers": out_headers})
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+    def _plan(self, operation: Operation, exchange: _Exchange, response: httpx.Response) -> Plan | None:
+        """What to remove from a JSON answer for this purpose; None (stream it untouched) when the
+        answer carries no personal data."""
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower().encode()
+        if content_type != _JSON and not content_type.endswith(b"+json"):
+            return None
+        return self.minimiser.plan(operation, response.status_code, exchange.purpose)
+
+    async def _send_minimised(
+        self,
+        send: Send,
+        exchange: _Exchange,
+        plan: Plan,
+        response: httpx.Response,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        raw = await response.aread()  # decoded: any content-encoding is undone here
+        try:
+            document = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            # Not the JSON the spec promised: nothing can be minimised, so nothing is passed on.
+            bad = DatawardError("the upstream API answered with a body that is not valid JSON")
+            bad.status, bad.slug, bad.title = 502, "bad-gateway", "Bad gateway"
+            await self._refuse(send, exchange, bad)
+            return
+        result = apply_plan(plan, document)
+        if result.personal and exchange.principal is not None:
+            subjects = _subjects(exchange, result.body)
+            suspended = await self.vault.guard.watch_read(
+                exchange.principal.client_id, subjects, max(1, len(subjects)), exchange.request_id
+            )
+            if suspended:
+                await self._refuse(send, exchange, ClientSuspended())
+                return
+        payload = json.dumps(result.body, separators=(",", ":"), ensure_ascii=False).encode()
+        if result.personal:
+            await self._audit_personal_data(exchange, result.personal)
+        headers = [(n, v) for n, v in headers if n.lower() != b"content-encoding"]
+        headers.append((b"content-length", str(len(payload)).encode()))
+        if result.removed:
+            headers.append((b"x-dataward-removed", ", ".join(result.removed).encode()))
+            self.vault.guard.metrics.fields_removed(len(result.removed))
+        headers.extend(self._latency_headers(exchange, include_rate=True))
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _audit_personal_data(self, exchange: _Exchange, fields: tuple[str, ...]) -> None:
+        principal = exchange.principal
+        event = AuditEvent(
+            AuditAction.GATEWAY_RESPONSE,
+            principal.client_id if principal else "-",
+            Outcome.ALLOWED,
+            exchange.request_id,
+            None,
+            fields,
+            exchange.purpose,
+            f"{exchange.method} {exchange.template} answered {exchange.status}",
+            principal.token_id if principal else None,
+        )
+        await self.vault.audit.record(event)
+
+    async def _refuse(self, send: Send, exchange: _Exchange, error: DatawardError) -> None:
+        exchange.status = error.status
+        guard = self.vault.guard
+        guard.metrics.denial(error.slug)
+        if error.status in (401, 403, 404):  # token guessing, probing: bursts are alerted and throttled
+            client = exchange.principal.client_id if exchange.principal is not None else None
+            await guard.watch_failure(client, exchange.address, exchange.request_id)
+        headers = [(b"content-type", MEDIA_TYPE.encode())]
+        if isinstance(error, AuthenticationFailed):
+            headers.append((b"www-authenticate", error.challenge.encode()))
+        if isinstance(error, RateLimited):
+            headers.extend(error.decision.headers())
+        headers.extend(self._latency_headers(exchange, include_rate=not isinstance(error, RateLimited)))
+        payload = json.dumps(problem_document(error, exchange.request_id)).encode()
+        headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": error.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _latency_headers(self, exchange: _Exchange, *, include_rate: bool) -> list[tuple[bytes, bytes]]:
+        elapsed = time.perf_counter() - exchange.started
+        upstream = exchange.upstream_seconds
+        own = elapsed - (upstream or 0.0)
+        out = [(b"x-request-id", exchange.request_id.encode()), (b"x-dataward-proxy-latency", _ms(own))]
+        if upstream is not None:
+            out.append((b"x-dataward-upstream-latency", _ms(upstream)))
+        if include_rate and exchange.rate is not None:
+            out.extend(exchange.rate.headers())
+        return out
+
+    def _record(self, exchange: _Exchange) -> None:
+        """Inventory and metrics for every exchange, answered by the upstream or by us."""
+        elapsed = time.perf_counter() - exchange.started
+        upstream = exchange.upstream_seconds
+        metrics = self.vault.guard.metrics
+        route = exchange.template or "-"
+        metrics.request(exchange.method, route if exchange.documented else "(undocumented)",
+                        exchange.status, elapsed - (upstream or 0.0))  # fmt: skip
+        if upstream is not None:
+            metrics.upstream(upstream)
+        if exchange.template is not None:
+            self.inventory.record(
+                exchange.method, exchange.template, exchange.documented, exchange.status,
+                authenticated=exchange.principal is not None,
+            )  # fmt: skip
+
+    async def _flush_every(self, stop: asyncio.Event) -> None:
+        """Write the inventory's counts to the database every `flush_seconds`, off the event loop."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.flush_seconds)
+            if self.inventory.pending and not stop.is_set():
+                try:
+                    await asyncio.to_thread(self.inventory.flush, self.vault.engine)
+                except Exception as error:  # noqa: BLE001 - the counts are kept for the next flush
+                    log.warning("inventory.flush_failed", error=type(error).__name__)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        stop = asyncio.Event()
+        background: asyncio.Future[tuple[None, None]] | None = None
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                background = asyncio.gather(self._flush_every(stop), self.vault.guard.run(stop))
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                stop.set()
+                if background is not None:
+                    await background
+                await asyncio.to_thread(self.inventory.flush, self.vault.engine)
+                await self.upstream.aclose()
+                await self.vault.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _subjects(exchange: _Exchange, body: Any) -> tuple[str, ...]:
+    """Who an answer is about, as well as a gateway can tell: the path's parameters for one object,
+    else the `id` of each object in the list the answer holds. Namespaced by the path template, so
+    customer 7 and order 7 are not one subject."""
+    if exchange.params:
+        return (f"{exchange.template}:{'/'.join(exchange.params.values())}",)
+    items = body if isinstance(body, list) else None
+    if isinstance(body, dict):
+        items = next((v for v in body.values() if isinstance(v, list)), None)
+    if items is None:
+        return ()
+    return tuple(
+        f"{exchange.template}:{item['id']}" for item in items if isinstance(item, dict) and "id" in item
+    )
+
+
+def _bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None
+
+
+def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None
+
+
+def _purpose(operation: Operation, principal: Principal, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The purpose this call serves: the one the caller names in `X-Dataward-Purpose`, else the
+    first of the operation's purposes that the token holds. None when the operation declares none."""
+    if not operation.purposes:
+        return None
+    asked = next((v.decode("latin-1") for n, v in headers if n == _PURPOSE_HEADER), None)
+    if asked is not None:
+        if asked not in operation.purposes:
+            raise Forbidden(f"this operation serves {', '.join(operation.purposes)}, not {asked}")
+        if asked not in principal.purposes:
+            raise Forbidden(f"the access token does not carry the purpose {asked}")
+        return asked
+    for purpose in operation.purposes:
+        if purpose in principal.purposes:
+            return purpose
+    raise Forbidden(f"this operation serves {', '.join(operation.purposes)}; the token carries none of them")
+
+
+def _check_scopes(operation: Operation, principal: Principal) -> None:
+    """One of the operation's security requirements must be met: every scope it names is one of
+    the token's (a Dataward token's scopes are its purposes)."""
+    if operation.public:
+        return
+    for requirement in operation.security:
+        if all(set(scopes) <= principal.purposes for scopes in requirement.schemes.values()):
+            return
+    raise Forbidden("the access token lacks a scope this operation requires")
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the body may be at most {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send_plain(send: Send, status: int, body: bytes, content_type: str) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _ms(seconds: float) -> bytes:
+    return f"{seconds * 1000:.3f}".encode()
