@@ -16,6 +16,7 @@ from dataward.consent import ConsentLedger
 from dataward.guard.revocations import MemoryRevocations, RedisRevocations, Revocations
 from dataward.guard.service import Guard
 from dataward.identity import ClientRegistry, TokenIssuer, TokenVerifier
+from dataward.identity.bearer import BearerAuthenticator
 from dataward.identity.challenges import SubjectChallenges
 from dataward.identity.external import ExternalTokenVerifier
 from dataward.identity.notifiers import Notifier, QueuedNotifier, notifier_from_settings
@@ -57,6 +58,7 @@ class Vault:
     rights: RightsService
     revocations: Revocations  # in Redis when configured, so that every replica sees them
     guard: Guard  # rate limits, anomaly response and metrics
+    bearer: BearerAuthenticator  # who a bearer token speaks for, unless revoked
 
     @classmethod
     def build(
@@ -99,6 +101,18 @@ class Vault:
             checkpoint_every=settings.audit_checkpoint_every,
         )
         clients = ClientRegistry(engine, clock, password_hasher)
+        verifier = TokenVerifier(keyring, settings, clock)
+        external = (
+            ExternalTokenVerifier(
+                policy.identity_providers,
+                policy,
+                clock,
+                own_issuer=settings.issuer,
+                cache_size=settings.token_cache_size,
+            )
+            if policy.identity_providers
+            else None
+        )
         revocations: Revocations = (
             RedisRevocations(settings.redis_url, clock, prefix=settings.redis_prefix)
             if settings.redis_url
@@ -116,7 +130,7 @@ class Vault:
             consent=ConsentLedger(policy, clock),
             clients=clients,
             issuer=TokenIssuer(keyring, settings, clock),
-            verifier=TokenVerifier(keyring, settings, clock),
+            verifier=verifier,
             notifier=notifier,
             regions=regions,
             challenges=SubjectChallenges(
@@ -129,21 +143,12 @@ class Vault:
                 max_attempts=settings.challenge_max_attempts,
             ),
             oidc=OidcVerifier(settings.oidc, policy, clock) if settings.oidc else None,
-            external=(
-                ExternalTokenVerifier(
-                    policy.identity_providers,
-                    policy,
-                    clock,
-                    own_issuer=settings.issuer,
-                    cache_size=settings.token_cache_size,
-                )
-                if policy.identity_providers
-                else None
-            ),
+            external=external,
             outbox=outbox,
             rights=RightsService(regions, outbox, policy, clock),
             revocations=revocations,
             guard=Guard.build(settings, policy, clock, engine, audit, revocations, clients.suspend),
+            bearer=BearerAuthenticator(verifier, external, keyring.token_verification_keys, revocations),
         )
 
     @asynccontextmanager

@@ -72,3 +72,23 @@ def test_a_rate_limit_is_one_exact_count_across_replicas(servers: list[str], tmp
     statuses = asyncio.run(burst())
     assert statuses.count(200) == QUOTA
     assert statuses.count(429) == QUOTA + 10
+
+
+def test_a_token_revoked_through_one_replica_is_refused_by_the_other(
+    servers: list[str], tmp_path: Path
+) -> None:
+    token, form = _token(servers[0], tmp_path / "home", "auditor")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{servers[1]}/v1/ropa", headers=headers).status_code == 200
+    credentials = {k: form[k] for k in ("client_id", "client_secret")}
+    revoked = httpx.post(f"{servers[0]}/oauth/revoke", data={**credentials, "token": token})
+    assert revoked.status_code == 200
+    for base in servers:  # at once, on every replica
+        refused = httpx.get(f"{base}/v1/ropa", headers=headers)
+        assert refused.status_code == 401
+        assert refused.json()["detail"] == "the access token has been revoked"
+    # the client itself is not cut off: a new token works everywhere
+    fresh = httpx.post(f"{servers[1]}/oauth/token", data={"grant_type": "client_credentials", **credentials})
+    assert fresh.status_code == 200
+    again = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    assert all(httpx.get(f"{base}/v1/ropa", headers=again).status_code == 200 for base in servers)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
 
 from dataward.access import Forbidden, authorize
@@ -126,26 +125,6 @@ class SubjectCaller:
         )  # fmt: skip
 
 
-async def _verified(vault: Vault, token: str) -> Principal:
-    """Our own verifier first, so our own tokens cost what they did (a cache hit); a token it
-    refuses goes to the policy's identity providers, unless its header names a key of ours."""
-    try:
-        return vault.verifier.verify(token)
-    except InvalidToken:
-        external = vault.external
-        if external is None or _names_our_key(vault, token):
-            raise
-        return await external.verify(token)  # picks the provider by the token's `iss`
-
-
-def _names_our_key(vault: Vault, token: str) -> bool:
-    try:
-        kid = jwt.get_unverified_header(token).get("kid")
-    except jwt.PyJWTError:
-        return True  # not a JWT: nothing for a provider either, and our refusal says so
-    return isinstance(kid, str) and kid in vault.keyring.token_verification_keys()
-
-
 async def _bearer_principal(request: Request, vault: Vault) -> Principal:
     """The verified principal of the bearer token, unless it, its family or its client was revoked
     (on any replica, when revocations live in Redis), counted against its rate limits. The
@@ -154,9 +133,7 @@ async def _bearer_principal(request: Request, vault: Vault) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("send an access token as `Authorization: Bearer <token>`")
-    principal = await _verified(vault, token.strip())
-    if await vault.revocations.is_revoked(principal):
-        raise InvalidToken("the access token has been revoked")
+    principal = await vault.bearer.authenticate(token.strip())
     state = request.scope["state"]
     state["principal"] = principal
     route = request.scope.get("route")

@@ -47,7 +47,6 @@ from dataward.guard.errors import ClientSuspended
 from dataward.guard.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from dataward.guard.ratelimit import RateDecision, RateLimited
 from dataward.identity import AuthenticationFailed, InvalidToken, Principal
-from dataward.identity.bearer import BearerAuthenticator
 from dataward.services import Vault
 
 __all__ = ["GatewayApp", "InvalidBody"]
@@ -105,9 +104,6 @@ class GatewayApp:
         self.minimiser = Minimiser(spec, vault.policy)
         self.inventory = InventoryRecorder(vault.clock)
         self.upstream = upstream
-        self.authenticator = BearerAuthenticator(
-            vault.verifier, vault.external, vault.keyring.token_verification_keys, vault.revocations
-        )
         self.max_body_bytes = max_body_bytes
         self.flush_seconds = flush_seconds
         self._metrics_path = "/metrics" if not any(op.path == "/metrics" for op in spec.operations) else None
@@ -147,7 +143,7 @@ class GatewayApp:
             # Who probes matters to the inventory and to anomaly response: a valid token counts.
             if (token := _bearer(scope["headers"])) is not None:
                 with contextlib.suppress(DatawardError):
-                    exchange.principal = await self.authenticator.authenticate(token)
+                    exchange.principal = await self.vault.bearer.authenticate(token)
             raise ShadowEndpoint(f"{method} is not an operation this API documents at this path")
         operation = match.operation
         exchange.template, exchange.documented, exchange.params = operation.path, True, match.params
@@ -178,7 +174,7 @@ class GatewayApp:
         token = _bearer(headers)
         if token is None:
             raise InvalidToken("send an access token as `Authorization: Bearer <token>`")
-        principal = await self.authenticator.authenticate(token)
+        principal = await self.vault.bearer.authenticate(token)
         if principal.subject_id is not None:
             raise Forbidden("a data subject's token does not reach this API")
         return principal

@@ -9,9 +9,9 @@ returned once per client per hour, by one replica, so a thief does not set off a
 `AnomalyResponder` carries the steps out.
 
 Why these measures: exfiltration reads many *distinct* subjects, so distinct subjects decide every
-step; records alone (the same subjects read again and again) can alert and throttle but never
-suspend. Failures are counted per client or address per minute against fixed thresholds: guessing
-tokens or enumerating ids has no legitimate baseline.
+step; records alone (the same subjects read again and again, as a busy service does) can alert
+but never throttle or suspend. Failures are counted per client or address per minute against
+fixed thresholds: guessing tokens or enumerating ids has no legitimate baseline.
 
 Hours are folded into baselines as they close, hours without traffic included, so a client that is
 quiet at 3 a.m. keeps a quiet 3 a.m. A client's first observation in a new hour folds its closed
@@ -233,8 +233,8 @@ class AnomalyDetector:
         by_records = observed.records / allowance.records
         subjects_level = self._level(by_subjects)
         records_level = self._level(by_records)
-        if records_level is Level.SUSPEND:  # the same subjects again: nothing new disclosed
-            records_level = Level.THROTTLE
+        if records_level is not None:  # the same subjects again: nothing new disclosed
+            records_level = Level.ALERT  # worth a look, never worth slowing a busy service down
         ranked = [
             (level.rank, score, measure)
             for level, score, measure in (
