@@ -16,7 +16,7 @@ from sqlalchemy import select
 from dataward.gateway.inventory import EndpointClass, build_inventory, load_endpoint_rows
 from dataward.gateway.proxy import GatewayApp
 from dataward.gateway.spec import load_spec
-from dataward.gateway.upstream import UpstreamSettings, open_upstream
+from dataward.gateway.upstream import Upstream, UpstreamSettings
 from dataward.guard.ratelimit import RateLimiter, storage_for
 from dataward.identity import ClientRecord
 from dataward.policy.edge import RateLimits
@@ -55,7 +55,7 @@ class Gateway:
 
 @pytest.fixture
 def gateway(vault: Vault, upstream: str) -> Iterator[Gateway]:
-    app = GatewayApp(vault, load_spec(EXAMPLE / "openapi.yaml"), open_upstream(UpstreamSettings(upstream)))
+    app = GatewayApp(vault, load_spec(EXAMPLE / "openapi.yaml"), Upstream(UpstreamSettings(upstream)))
     with TestClient(app) as http:
         yield Gateway(http, vault, app)
 
@@ -202,15 +202,15 @@ def test_mutual_tls_to_the_upstream(vault: Vault, tmp_path: Path) -> None:
     spec = load_spec(EXAMPLE / "openapi.yaml")
     with running([sys.executable, "-c", script], {}, url, tmp_path / "tls.log"):
         mutual = UpstreamSettings(url, pki["ca"], pki["client"], pki["client_key"])
-        with TestClient(GatewayApp(vault, spec, open_upstream(mutual))) as http:
+        with TestClient(GatewayApp(vault, spec, Upstream(mutual))) as http:
             assert http.get("/v1/health").status_code == 200
         without = UpstreamSettings(url, pki["ca"])
-        with TestClient(GatewayApp(vault, spec, open_upstream(without))) as http:
+        with TestClient(GatewayApp(vault, spec, Upstream(without))) as http:
             refused = http.get("/v1/health")
             assert refused.status_code == 502
             assert refused.json()["type"] == "urn:dataward:problem:bad-gateway"
         untrusted = UpstreamSettings(url)  # the system's authorities: not ours
-        with TestClient(GatewayApp(vault, spec, open_upstream(untrusted))) as http:
+        with TestClient(GatewayApp(vault, spec, Upstream(untrusted))) as http:
             assert http.get("/v1/health").status_code == 502
 
 
@@ -219,3 +219,38 @@ def test_upstream_settings_refuse_plain_http_off_this_machine() -> None:
         UpstreamSettings("http://api.example.com")
     with pytest.raises(ValueError, match="both"):
         UpstreamSettings("https://api.example.com", client_cert=Path("c.pem"))
+
+
+_COOKIE_UPSTREAM = """
+import json, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
+    body = json.dumps({"status": "ok", "cookie": cookie}).encode()
+    headers = [(b"content-type", b"application/json"), (b"set-cookie", b"session=alice-secret; Path=/")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning")
+"""
+
+
+def test_a_cookie_the_upstream_sets_for_one_caller_never_reaches_another(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """SECURITY: the gateway's upstream connections are shared by every caller; a cookie jar on them
+    would hand one caller's session to the next."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running(
+        [sys.executable, "-c", _COOKIE_UPSTREAM.replace("PORT", str(port))], {}, url, tmp_path / "up.log"
+    ):
+        # By name: cookie jars refuse cookies from bare IP addresses, which would hide a shared jar.
+        named = f"http://localhost:{port}"
+        app = GatewayApp(vault, load_spec(EXAMPLE / "openapi.yaml"), Upstream(UpstreamSettings(named)))
+        with TestClient(app) as http:
+            first = http.get("/v1/health")  # Alice
+            assert "alice-secret" in first.headers["set-cookie"]  # passed back to the one it was for
+            http.cookies.clear()  # Bob: another caller, who never had it
+            second = http.get("/v1/health")
+            assert second.json()["cookie"] == ""

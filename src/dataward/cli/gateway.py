@@ -14,7 +14,7 @@ from dataward.gateway.errors import SpecError
 from dataward.gateway.minimise import check_spec_against_policy
 from dataward.gateway.proxy import GatewayApp
 from dataward.gateway.spec import load_spec
-from dataward.gateway.upstream import UpstreamSettings, open_upstream
+from dataward.gateway.upstream import Upstream, UpstreamSettings
 from dataward.net import is_loopback
 from dataward.storage import migrate
 
@@ -85,7 +85,7 @@ def gateway(
         vault.close()
         raise SpecError(str(spec), problems)
     migrate(vault.engine)
-    app = GatewayApp(vault, document, open_upstream(settings), base_path=base_path,
+    app = GatewayApp(vault, document, Upstream(settings), base_path=base_path,
                      max_body_bytes=vault.settings.max_body_bytes)  # fmt: skip
     err_console.print(f"gateway on {listen} -> {upstream} ({len(document.operations)} operations)")
     run_server(app, host=host, port=int(port_text), tls_cert=tls_cert, tls_key=tls_key)

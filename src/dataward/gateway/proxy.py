@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 import structlog
 from starlette.types import Message, Receive, Scope, Send
 
@@ -41,7 +41,7 @@ from dataward.gateway.inventory import InventoryRecorder
 from dataward.gateway.minimise import Minimiser, Plan, apply_plan
 from dataward.gateway.routing import MatchKind, Router
 from dataward.gateway.spec import Operation, Spec
-from dataward.gateway.upstream import forwardable
+from dataward.gateway.upstream import Upstream, UpstreamUnavailable, forwardable
 from dataward.gateway.validation import RequestValidator
 from dataward.guard.errors import ClientSuspended
 from dataward.guard.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -91,7 +91,7 @@ class GatewayApp:
         self,
         vault: Vault,
         spec: Spec,
-        upstream: httpx.AsyncClient,
+        upstream: Upstream,
         *,
         base_path: str = "",
         max_body_bytes: int = 1_048_576,
@@ -106,6 +106,11 @@ class GatewayApp:
         self.upstream = upstream
         self.max_body_bytes = max_body_bytes
         self.flush_seconds = flush_seconds
+        # The operations whose answers may carry personal data, as the spec marks them.
+        self._personal = frozenset(
+            op for op in spec.operations
+            if any(self.minimiser.carries_personal_data(op, _a_status(code)) for code in op.responses)
+        )  # fmt: skip
         self._metrics_path = "/metrics" if not any(op.path == "/metrics" for op in spec.operations) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,11 +130,6 @@ class GatewayApp:
             await self._handle(scope, receive, send, exchange)
         except DatawardError as error:
             await self._refuse(send, exchange, error)
-        except httpx.HTTPError as error:
-            log.warning("upstream.failed", error=type(error).__name__, request_id=exchange.request_id)
-            unavailable = DatawardError("the upstream API did not answer")
-            unavailable.status, unavailable.slug, unavailable.title = 502, "bad-gateway", "Bad gateway"
-            await self._refuse(send, exchange, unavailable)
         finally:
             self._record(exchange)
 
@@ -183,6 +183,9 @@ class GatewayApp:
         self, scope: Scope, send: Send, exchange: _Exchange, operation: Operation, body: bytes
     ) -> None:
         headers = forwardable(scope["headers"])
+        if operation in self._personal:  # an answer to be minimised must be readable: no compression
+            headers = [(n, v) for n, v in headers if n.lower() != b"accept-encoding"]
+            headers.append((b"accept-encoding", b"identity"))
         headers.append((b"x-request-id", exchange.request_id.encode()))
         if exchange.principal is not None:
             headers.append((b"x-dataward-client", exchange.principal.client_id.encode()))
@@ -193,53 +196,60 @@ class GatewayApp:
         path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"")
         url = f"{path}?{query.decode('latin-1')}" if query else path
-        request = self.upstream.build_request(exchange.method, url, headers=headers, content=body)
         sent_at = time.perf_counter()
-        response = await self.upstream.send(request, stream=True)
+        try:
+            response = await self.upstream.send(exchange.method, url, headers, body)
+        except UpstreamUnavailable:
+            log.warning("upstream.failed", request_id=exchange.request_id)
+            raise
         exchange.upstream_seconds = time.perf_counter() - sent_at
         try:
-            status = response.status_code
+            status = response.status
             exchange.status = status
-            out_headers = forwardable(list(response.headers.raw))
+            out_headers = forwardable(list(response.raw_headers))
             plan = self._plan(operation, exchange, response)
             if plan is not None:
                 await self._send_minimised(send, exchange, plan, response, out_headers)
                 return
             out_headers.extend(self._latency_headers(exchange, include_rate=True))
-            if "content-length" in response.headers:
-                out_headers.append((b"content-length", response.headers["content-length"].encode()))
+            if (length := response.headers.get("content-length")) is not None:
+                out_headers.append((b"content-length", length.encode()))
             await send({"type": "http.response.start", "status": status, "headers": out_headers})
-            async for chunk in response.aiter_raw():
+            async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:
-            await response.aclose()
+            response.release()
 
-    def _plan(self, operation: Operation, exchange: _Exchange, response: httpx.Response) -> Plan | None:
+    def _plan(
+        self, operation: Operation, exchange: _Exchange, response: aiohttp.ClientResponse
+    ) -> Plan | None:
         """What to remove from a JSON answer for this purpose; None (stream it untouched) when the
         answer carries no personal data."""
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower().encode()
         if content_type != _JSON and not content_type.endswith(b"+json"):
             return None
-        return self.minimiser.plan(operation, response.status_code, exchange.purpose)
+        return self.minimiser.plan(operation, response.status, exchange.purpose)
 
     async def _send_minimised(
         self,
         send: Send,
         exchange: _Exchange,
         plan: Plan,
-        response: httpx.Response,
+        response: aiohttp.ClientResponse,
         headers: list[tuple[bytes, bytes]],
     ) -> None:
-        raw = await response.aread()  # decoded: any content-encoding is undone here
+        if response.headers.get("content-encoding", "identity").lower() != "identity":
+            # Asked for with `Accept-Encoding: identity` (see `_forward`): anything else cannot be
+            # read to be minimised, so nothing is passed on.
+            raise UpstreamUnavailable("the upstream API compressed an answer that must be minimised")
         try:
-            document = json.loads(raw)
+            document = json.loads(await response.read())
         except (UnicodeDecodeError, ValueError):
             # Not the JSON the spec promised: nothing can be minimised, so nothing is passed on.
-            bad = DatawardError("the upstream API answered with a body that is not valid JSON")
-            bad.status, bad.slug, bad.title = 502, "bad-gateway", "Bad gateway"
-            await self._refuse(send, exchange, bad)
-            return
+            raise UpstreamUnavailable(
+                "the upstream API answered with a body that is not valid JSON"
+            ) from None
         result = apply_plan(plan, document)
         if result.personal and exchange.principal is not None:
             subjects = _subjects(exchange, result.body)
@@ -252,13 +262,12 @@ class GatewayApp:
         payload = json.dumps(result.body, separators=(",", ":"), ensure_ascii=False).encode()
         if result.personal:
             await self._audit_personal_data(exchange, result.personal)
-        headers = [(n, v) for n, v in headers if n.lower() != b"content-encoding"]
         headers.append((b"content-length", str(len(payload)).encode()))
         if result.removed:
             headers.append((b"x-dataward-removed", ", ".join(result.removed).encode()))
             self.vault.guard.metrics.fields_removed(len(result.removed))
         headers.extend(self._latency_headers(exchange, include_rate=True))
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
     async def _audit_personal_data(self, exchange: _Exchange, fields: tuple[str, ...]) -> None:
@@ -338,6 +347,7 @@ class GatewayApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await self.upstream.open()
                 background = asyncio.gather(self._flush_every(stop), self.vault.guard.run(stop))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -345,10 +355,17 @@ class GatewayApp:
                 if background is not None:
                     await background
                 await asyncio.to_thread(self.inventory.flush, self.vault.engine)
-                await self.upstream.aclose()
+                await self.upstream.close()
                 await self.vault.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _a_status(code: str) -> int:
+    """A status code that a response key of the spec covers: `404`, `2XX` (200) or `default` (200)."""
+    if code.isdigit():
+        return int(code)
+    return int(code[0]) * 100 if code[:1].isdigit() else 200
 
 
 def _subjects(exchange: _Exchange, body: Any) -> tuple[str, ...]:

@@ -8,6 +8,8 @@ do not share counts.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -60,10 +62,20 @@ class Metrics:
             ["service"],
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(self.service, method, route, str(status)).inc()
-        self._latency.labels(self.service, route).observe(seconds)
+        # The labelled children are looked up once per (method, route, status): the lookup costs
+        # more than counting. Routes are templates, so the cache stays as small as the API.
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self._requests.labels(self.service, method, route, str(status)),
+                self._latency.labels(self.service, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def upstream(self, seconds: float) -> None:
         self._upstream.labels(self.service).observe(seconds)

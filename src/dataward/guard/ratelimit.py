@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 
 from dataward.errors import DatawardError
 from dataward.policy.edge import RateLimits, parse_rate
@@ -73,7 +72,6 @@ def storage_for(redis_url: str | None, prefix: str) -> Storage:
 class RateLimiter:
     def __init__(self, rules: RateLimits, storage: Storage) -> None:
         self._storage = storage
-        self._limiter = FixedWindowRateLimiter(storage)
         self._default = parse_rate(rules.default)
         self._roles = {role: parse_rate(rate) for role, rate in rules.roles.items()}
         self._routes = {route: parse_rate(rate) for route, rate in rules.routes.items()}
@@ -124,17 +122,20 @@ class RateLimiter:
         throttle) does not also use up the client's whole quota."""
         tightest: RateDecision | None = None
         for name, item, identifiers in limits:
-            allowed = await self._limiter.hit(item, *identifiers)
-            stats = await self._limiter.get_window_stats(item, *identifiers)
+            # What `FixedWindowRateLimiter.hit` does, keeping the count its atomic increment
+            # returns: the headers need it, and asking the storage again costs a round trip.
+            key = item.key_for(*identifiers)
+            count = await self._storage.incr(key, item.get_expiry(), amount=1)
+            reset_at = await self._storage.get_expiry(key)
             decision = RateDecision(
-                allowed=allowed,
+                allowed=count <= item.amount,
                 policy=name,
                 quota=item.amount,
                 window=item.get_expiry(),
-                remaining=max(0, stats.remaining),
-                reset_after=max(0, math.ceil(stats.reset_time - time.time())),
+                remaining=max(0, item.amount - count),
+                reset_after=max(0, math.ceil(reset_at - time.time())),
             )
-            if not allowed:
+            if not decision.allowed:
                 raise RateLimited(decision)
             if tightest is None or decision.remaining < tightest.remaining:
                 tightest = decision
