@@ -1,10 +1,10 @@
 """Revoked access tokens, token families and clients cut off, shared by every replica.
 
-An access token lives at most `MAX_TOKEN_TTL_SECONDS`, so a revocation need only be remembered
-that long: a token id or family until the token would have expired, a client's cut-off ("every
-token issued to it up to now") for one token lifetime. Refresh tokens and suspensions live in the
-database, which every replica shares already; this list is what makes an access token die at
-once instead of at its expiry.
+An access token is remembered as revoked until it would have expired anyway; a client's cut-off
+("every token issued to it up to now") for a day, the longest an accepted token may live (ours at
+most `MAX_TOKEN_TTL_SECONDS`, an identity provider's at most a day). Refresh tokens and
+suspensions live in the database, which every replica shares already; this list is what makes an
+access token die at once instead of at its expiry.
 
 Two implementations behind one interface, with the same conformance tests: `MemoryRevocations`
 (one process) and `RedisRevocations` (`DATAWARD_REDIS_URL`: every replica sees a revocation on its
@@ -19,11 +19,12 @@ from redis.asyncio import Redis
 
 from dataward.clock import Clock
 from dataward.identity.tokens import Principal
-from dataward.settings import MAX_TOKEN_TTL_SECONDS
 
 __all__ = ["MemoryRevocations", "RedisRevocations", "Revocations"]
 
-_CUT_OFF_KEPT = MAX_TOKEN_TTL_SECONDS + 60  # a cut-off outlives every token it could reach
+# A cut-off outlives every token it could reach: ours live at most MAX_TOKEN_TTL_SECONDS, an
+# identity provider's at most a day (`identity.external` refuses longer-lived ones).
+_CUT_OFF_KEPT = 86_400 + 60
 
 
 class Revocations(Protocol):

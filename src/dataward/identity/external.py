@@ -48,6 +48,7 @@ from dataward.policy.edge import IdentityProvider
 __all__ = ["ExternalTokenVerifier"]
 
 _MAX_TOKEN_BYTES = 8192
+MAX_EXTERNAL_TOKEN_SECONDS = 86_400  # what `guard.revocations` remembers a client's cut-off for
 _MAX_KID = 256
 _MAX_ID = 64  # client and token ids fill 64-character columns (audit log, refresh tokens)
 _CLIENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
@@ -218,6 +219,8 @@ def _times(claims: Mapping[str, Any], now: float, leeway: int) -> tuple[float, f
         raise InvalidToken("the access token is not valid yet")
     if exp <= iat or exp <= nbf:
         raise InvalidToken(_NOT_VALID)
+    if exp - iat > MAX_EXTERNAL_TOKEN_SECONDS:  # a cut-off client's tokens must die before it is forgotten
+        raise InvalidToken("the access token lives longer than a day")
     return float(exp), float(iat)
 
 

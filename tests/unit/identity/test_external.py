@@ -362,3 +362,14 @@ identity_providers:
         "partner": "legal",
         "long": "support-agent",
     }
+
+
+def test_a_token_living_longer_than_a_cut_off_is_remembered_is_refused() -> None:
+    """A suspended client's tokens are cut off for a day (`guard.revocations`); a provider's token
+    that lived longer would come back to life once the cut-off is forgotten."""
+    from dataward.identity.external import MAX_EXTERNAL_TOKEN_SECONDS, _times  # noqa: PLC0415
+
+    now = 1_800_000_000
+    assert _times({"exp": now + 3600, "iat": now - 60}, now, 30) == (now + 3600, now - 60)
+    with pytest.raises(InvalidToken, match="longer than a day"):
+        _times({"exp": now + MAX_EXTERNAL_TOKEN_SECONDS, "iat": now - 60}, now, 30)
