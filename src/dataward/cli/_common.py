@@ -12,12 +12,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from dataward.net import is_loopback
 from dataward.services import Vault
 from dataward.settings import Settings
 
 __all__ = [
     "DirOption",
     "JsonOption",
+    "check_listening",
     "console",
     "emit",
     "err_console",
@@ -38,6 +40,20 @@ DirOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON for scripts.")]
+
+
+def check_listening(host: str, tls_cert: Path | None, tls_key: Path | None, insecure: bool) -> None:
+    """Refuse (exit 2) half a TLS configuration, and plain HTTP on an address off this machine
+    unless `--insecure` says a TLS-terminating proxy stands in front."""
+    if (tls_cert is None) != (tls_key is None):
+        err_console.print("[red]error:[/] give both --tls-cert and --tls-key, or neither")
+        raise typer.Exit(2)
+    if tls_cert is None and not insecure and not is_loopback(host):
+        err_console.print(
+            f"[red]error:[/] refusing to carry personal data over plain HTTP on {host}; "
+            "give --tls-cert/--tls-key, or --insecure behind a TLS-terminating proxy"
+        )
+        raise typer.Exit(2)
 
 
 def settings_for(directory: Path | None) -> Settings:

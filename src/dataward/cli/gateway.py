@@ -8,14 +8,13 @@ from typing import Annotated
 import typer
 
 from dataward.api.server import run_server
-from dataward.cli._common import DirOption, err_console, open_vault
+from dataward.cli._common import DirOption, check_listening, err_console, open_vault
 from dataward.cli.serve import configure_logging
 from dataward.gateway.errors import SpecError
 from dataward.gateway.minimise import check_spec_against_policy
 from dataward.gateway.proxy import GatewayApp
 from dataward.gateway.spec import load_spec
 from dataward.gateway.upstream import Upstream, UpstreamSettings
-from dataward.net import is_loopback
 from dataward.storage import migrate
 
 __all__ = ["gateway"]
@@ -64,15 +63,7 @@ def gateway(
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         err_console.print("[red]error:[/] --listen takes HOST:PORT, such as 127.0.0.1:8080")
         raise typer.Exit(2)
-    if (tls_cert is None) != (tls_key is None):
-        err_console.print("[red]error:[/] give both --tls-cert and --tls-key, or neither")
-        raise typer.Exit(2)
-    if tls_cert is None and not insecure and not is_loopback(host):
-        err_console.print(
-            f"[red]error:[/] refusing to carry personal data over plain HTTP on {host}; "
-            "give --tls-cert/--tls-key, or --insecure behind a TLS-terminating proxy"
-        )
-        raise typer.Exit(2)
+    check_listening(host, tls_cert, tls_key, insecure)
     try:
         settings = UpstreamSettings(upstream, upstream_ca, client_cert, client_key)
     except ValueError as exc:

@@ -12,7 +12,7 @@ import typer
 
 from dataward.api.server import run_server
 from dataward.app import create_app
-from dataward.cli._common import DirOption, err_console, open_vault
+from dataward.cli._common import DirOption, check_listening, err_console, open_vault
 from dataward.net import is_loopback
 from dataward.storage import migrate
 
@@ -32,15 +32,7 @@ def serve(
 
     Example: dataward serve --dir ./vault --port 8000
     """
-    if (tls_cert is None) != (tls_key is None):
-        err_console.print("[red]error:[/] give both --tls-cert and --tls-key, or neither")
-        raise typer.Exit(2)
-    if tls_cert is None and not insecure and not is_loopback(host):
-        err_console.print(
-            f"[red]error:[/] refusing to serve personal data over plain HTTP on {host}; "
-            "give --tls-cert/--tls-key, or --insecure behind a TLS-terminating proxy"
-        )
-        raise typer.Exit(2)
+    check_listening(host, tls_cert, tls_key, insecure)
     configure_logging()
     vault = open_vault(directory)
     if vault.settings.notifier == "console" and not is_loopback(host):

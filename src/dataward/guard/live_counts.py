@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from dataward.clock import Clock
 from dataward.guard.baseline import HourCount
+from dataward.guard.redis_client import LazyRedis
 
 __all__ = ["LiveCounts", "MemoryLiveCounts", "RedisLiveCounts", "subject_digest"]
 
@@ -149,17 +150,13 @@ class RedisLiveCounts:
     """Live counts in Redis, shared by every replica; one round trip per observation."""
 
     def __init__(self, url: str, clock: Clock, *, prefix: str = "dataward") -> None:
-        self._url = url
         self._clock = clock
         self._prefix = f"{prefix}:anomaly"
-        self._client: Redis | None = None
+        self._connection = LazyRedis(url)
 
     @property
     def _redis(self) -> Redis:
-        # Made on first use, inside the event loop that will use it.
-        if self._client is None:
-            self._client = Redis.from_url(self._url, socket_timeout=2, socket_connect_timeout=2)
-        return self._client
+        return self._connection.client
 
     async def add_reads(
         self, client_id: str, hour: int, subject_ids: Collection[str], records: int
@@ -218,9 +215,7 @@ class RedisLiveCounts:
         return {where: int(level) for where, level in zip(wanted, replies, strict=True) if level is not None}
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._connection.close()
 
     def _hour_keys(self, client_id: str, hour: int) -> tuple[str, str]:
         return f"{self._prefix}:records:{client_id}:{hour}", f"{self._prefix}:subjects:{client_id}:{hour}"

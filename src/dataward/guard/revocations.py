@@ -18,6 +18,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from dataward.clock import Clock
+from dataward.guard.redis_client import LazyRedis
 from dataward.identity.tokens import Principal
 
 __all__ = ["MemoryRevocations", "RedisRevocations", "Revocations"]
@@ -87,17 +88,13 @@ class RedisRevocations:
     """Revocations in Redis, seen by every replica. Keys expire with what they revoke."""
 
     def __init__(self, url: str, clock: Clock, *, prefix: str = "dataward") -> None:
-        self._url = url
         self._clock = clock
         self._prefix = prefix
-        self._client: Redis | None = None
+        self._connection = LazyRedis(url)
 
     @property
     def _redis(self) -> Redis:
-        # Made on first use, inside the event loop that will use it.
-        if self._client is None:
-            self._client = Redis.from_url(self._url, socket_timeout=2, socket_connect_timeout=2)
-        return self._client
+        return self._connection.client
 
     async def revoke_token(self, token_id: str, expires_at: float) -> None:
         await self._set(f"{self._prefix}:revoked:token:{token_id}", b"1", expires_at)
@@ -122,9 +119,7 @@ class RedisRevocations:
         return cut is not None and principal.issued_at <= float(cut)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._connection.close()
 
     async def _set(self, key: str, value: bytes, until: float) -> None:
         ttl_ms = int((until - self._clock.timestamp()) * 1000)

@@ -18,6 +18,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from dataward.clock import Clock
+from dataward.guard.redis_client import LazyRedis
 
 __all__ = [
     "MemoryThrottles",
@@ -89,17 +90,13 @@ class RedisThrottles:
     """Throttles in Redis, seen by every replica; each key expires with its throttle."""
 
     def __init__(self, url: str, clock: Clock, *, prefix: str = "dataward") -> None:
-        self._url = url
         self._clock = clock
         self._prefix = f"{prefix}:throttle"
-        self._client: Redis | None = None
+        self._connection = LazyRedis(url)
 
     @property
     def _redis(self) -> Redis:
-        # Made on first use, inside the event loop that will use it.
-        if self._client is None:
-            self._client = Redis.from_url(self._url, socket_timeout=2, socket_connect_timeout=2)
-        return self._client
+        return self._connection.client
 
     async def throttle(self, key: str, rate: str, until: float) -> None:
         ttl_ms = int((until - self._clock.timestamp()) * 1000)
@@ -119,6 +116,4 @@ class RedisThrottles:
         await self._redis.delete(f"{self._prefix}:{key}")
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._connection.close()

@@ -34,7 +34,7 @@ from pydantic import (
 
 from dataward.net import is_private_channel
 
-__all__ = ["AnomalyRules", "AnomalyWebhook", "IdentityProvider", "Rate", "RateLimits", "parse_rate"]
+__all__ = ["AnomalyRules", "IdentityProvider", "Rate", "RateLimits", "Webhook", "parse_rate"]
 
 _ROLE = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 _CLAIM = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")]
@@ -79,9 +79,10 @@ class RateLimits(_Model):
     )
 
 
-class AnomalyWebhook(_Model):
-    """Where anomaly alerts are posted, signed like the processors' webhooks (`rights.webhooks`).
-    The signing secret is read from the environment variable `secret_env`, never from the policy."""
+class Webhook(_Model):
+    """A signed webhook (`rights.webhooks`): where a processor hears of rectification, erasure and
+    restriction (Art. 19), or anomaly alerts are posted. The signing secret is read from the
+    environment variable `secret_env`, never from the policy file."""
 
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
     secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
@@ -166,7 +167,7 @@ class AnomalyRules(_Model):
         ge=1,
         description="Failures per minute that also throttle (an address is never suspended).",
     )
-    webhook: AnomalyWebhook | None = Field(default=None, description="Where alerts are posted, signed.")
+    webhook: Webhook | None = Field(default=None, description="Where alerts are posted, signed.")
 
     @model_validator(mode="after")
     def _escalating(self) -> AnomalyRules:

@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 import isodate
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 
-from dataward.net import is_private_channel
 from dataward.policy import geography, taxonomy
-from dataward.policy.edge import AnomalyRules, IdentityProvider, RateLimits
+from dataward.policy.edge import AnomalyRules, IdentityProvider, RateLimits, Webhook
 
 __all__ = [
     "Action",
@@ -205,21 +204,6 @@ class Role(_Model):
     description: Text | None = None
     actions: list[Action] = Field(min_length=1)
     purposes: list[Name] = Field(default_factory=list)
-
-
-class Webhook(_Model):
-    """Where a processor hears of rectification, erasure and restriction (Art. 19). The signing
-    secret is read from the environment variable `secret_env`, never from the policy file."""
-
-    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
-    secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
-
-    @field_validator("url")
-    @classmethod
-    def _private(cls, value: str) -> str:
-        if not is_private_channel(value):
-            raise ValueError("a webhook must be an https:// URL (plain http only to localhost)")
-        return value
 
 
 class Processor(_Model):

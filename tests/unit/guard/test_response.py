@@ -24,7 +24,7 @@ from dataward.guard.revocations import MemoryRevocations
 from dataward.guard.throttles import MemoryThrottles, address_key, client_key
 from dataward.identity.tokens import Principal
 from dataward.keys import LocalKeyring
-from dataward.policy.edge import AnomalyRules, AnomalyWebhook
+from dataward.policy.edge import AnomalyRules, Webhook
 from dataward.storage.tables import audit_entries
 from processors import SECRETS, Receiver
 
@@ -98,7 +98,7 @@ def parts(engine: Engine, keyring: LocalKeyring, clock: FrozenClock) -> Iterator
 
 
 def with_webhook(url: str) -> AnomalyRules:
-    return AnomalyRules(webhook=AnomalyWebhook(url=url, secret_env="MAILER_WEBHOOK_SECRET"))
+    return AnomalyRules(webhook=Webhook(url=url, secret_env="MAILER_WEBHOOK_SECRET"))
 
 
 async def burst(parts: Parts, responder: AnomalyResponder) -> list[Response]:
@@ -206,7 +206,7 @@ def test_a_webhook_that_fails_never_stops_the_response(
     parts: Parts, receiver: Receiver, answer: str, url: str, secret_env: str, outcome: str
 ) -> None:
     receiver.script = [answer]
-    rules = AnomalyRules(webhook=AnomalyWebhook(url=url.format(receiver=receiver.url), secret_env=secret_env))
+    rules = AnomalyRules(webhook=Webhook(url=url.format(receiver=receiver.url), secret_env=secret_env))
     responses = asyncio.run(burst(parts, parts.responder(rules)))
     assert {r.webhook for r in responses} == {outcome}
     assert [r.verdict.level for r in responses] == [Level.ALERT, Level.THROTTLE, Level.SUSPEND]

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from dataward.policy import Policy
-from dataward.policy.edge import AnomalyRules, AnomalyWebhook
+from dataward.policy.edge import AnomalyRules, Webhook
 
 
 def test_the_defaults_make_sense_without_configuration(policy: Policy) -> None:
@@ -30,9 +30,7 @@ def test_every_knob_can_be_set_from_the_policy_file() -> None:
         }
     )
     assert rules.learning_days == 14 and rules.throttle_to == "10 per 5 minutes"
-    assert rules.webhook == AnomalyWebhook(
-        url="https://soc.example.com/hooks", secret_env="ANOMALY_WEBHOOK_SECRET"
-    )
+    assert rules.webhook == Webhook(url="https://soc.example.com/hooks", secret_env="ANOMALY_WEBHOOK_SECRET")
 
 
 @pytest.mark.parametrize(
@@ -62,6 +60,4 @@ def test_a_wrong_knob_is_refused(values: dict[str, object], message: str) -> Non
 
 
 def test_a_webhook_to_this_machine_may_be_plain_http() -> None:
-    assert AnomalyWebhook(url="http://127.0.0.1:8080/hooks", secret_env="HOOK_SECRET").url.startswith(
-        "http://"
-    )
+    assert Webhook(url="http://127.0.0.1:8080/hooks", secret_env="HOOK_SECRET").url.startswith("http://")
