@@ -7,9 +7,12 @@ are adapted."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -50,13 +53,19 @@ def test_the_readme_gateway_section_gives_the_documented_answers(
         script = script.replace(before, after)
     # Stop both servers whatever happens, and show where each answer ends.
     script = "trap 'kill %1 %2 2>/dev/null || true' EXIT\n" + script
-    result = subprocess.run(
+    # A session of its own: whatever happens, the servers it started are stopped with it.
+    session = subprocess.Popen(
         ["bash", "-euo", "pipefail", "-c", script],
-        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=180,
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "200"},
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr + result.stdout
-    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    try:
+        out, err = session.communicate(timeout=180)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(session.pid, signal.SIGTERM)
+    assert session.returncode == 0, err + out
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
     problems = [json.loads(line) for line in lines if line.startswith("{")]
 
     assert lines[0] == "200"  # the shadow endpoint, straight from the API
