@@ -226,8 +226,8 @@ import json, uvicorn
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
-    cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
-    body = json.dumps({"status": "ok", "cookie": cookie}).encode()
+    seen = dict(scope["headers"])
+    body = json.dumps({"status": "ok", **{k.decode(): v.decode() for k, v in seen.items()}}).encode()
     headers = [(b"content-type", b"application/json"), (b"set-cookie", b"session=alice-secret; Path=/")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -253,4 +253,26 @@ def test_a_cookie_the_upstream_sets_for_one_caller_never_reaches_another(
             assert "alice-secret" in first.headers["set-cookie"]  # passed back to the one it was for
             http.cookies.clear()  # Bob: another caller, who never had it
             second = http.get("/v1/health")
-            assert second.json()["cookie"] == ""
+            assert "cookie" not in second.json()
+
+
+def test_the_upstream_hears_who_called_from_the_gateway_alone(vault: Vault, tmp_path: Path) -> None:
+    """SECURITY: a caller cannot speak for the gateway (`X-Dataward-Client: someone-else`), and the
+    bearer token the gateway checked is not handed to the upstream, which could replay it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running(
+        [sys.executable, "-c", _COOKIE_UPSTREAM.replace("PORT", str(port))], {}, url, tmp_path / "up.log"
+    ):
+        app = GatewayApp(vault, load_spec(EXAMPLE / "openapi.yaml"), Upstream(UpstreamSettings(url)))
+        with TestClient(app) as http:
+            gateway = Gateway(http, vault, app)
+            forged = {"X-Dataward-Client": "dw_someone_else", "X-Forwarded-For": "10.9.9.9"}
+            headers = {**gateway.auth("support-agent"), **forged}
+            seen = http.get("/v1/health", headers=headers).json()
+            principal = vault.verifier.verify(headers["Authorization"].split()[1])
+            assert seen["x-dataward-client"] == principal.client_id
+            assert "authorization" not in seen
+            assert seen["x-forwarded-for"] == "testclient"
+            anonymous = http.get("/v1/health", headers={"X-Dataward-Client": "dw_someone_else"}).json()
+            assert "x-dataward-client" not in anonymous

@@ -55,6 +55,8 @@ log = structlog.get_logger("dataward.gateway")
 
 _JSON = b"application/json"
 _PURPOSE_HEADER = b"x-dataward-purpose"
+_OURS = frozenset({b"x-request-id", b"x-forwarded-for"})
+_OURS_AND_TOKEN = _OURS | {b"authorization"}
 
 
 class InvalidBody(InvalidRequest):
@@ -182,7 +184,11 @@ class GatewayApp:
     async def _forward(
         self, scope: Scope, send: Send, exchange: _Exchange, operation: Operation, body: bytes
     ) -> None:
-        headers = forwardable(scope["headers"])
+        # What the gateway vouches for is said by it alone: a caller's own X-Dataward-*, X-Request-Id
+        # or X-Forwarded-For never reach the upstream, nor does the bearer token it checked (the
+        # upstream learns the client and purpose; a token it never sees, it cannot replay).
+        dropped = _OURS if exchange.principal is None else _OURS_AND_TOKEN
+        headers = [(n, v) for n, v in forwardable(scope["headers"]) if not _is_ours(n.lower(), dropped)]
         if operation in self._personal:  # an answer to be minimised must be readable: no compression
             headers = [(n, v) for n, v in headers if n.lower() != b"accept-encoding"]
             headers.append((b"accept-encoding", b"identity"))
@@ -359,6 +365,10 @@ class GatewayApp:
                 await self.vault.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _is_ours(name: bytes, dropped: frozenset[bytes]) -> bool:
+    return name in dropped or name.startswith(b"x-dataward-")
 
 
 def _a_status(code: str) -> int:
