@@ -276,3 +276,17 @@ def test_the_upstream_hears_who_called_from_the_gateway_alone(vault: Vault, tmp_
             assert seen["x-forwarded-for"] == "testclient"
             anonymous = http.get("/v1/health", headers={"X-Dataward-Client": "dw_someone_else"}).json()
             assert "x-dataward-client" not in anonymous
+
+
+def test_a_failure_inside_the_gateway_is_a_500_that_tells_nothing(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("while minimising ada@example.com")  # a message that may hold personal data
+
+    monkeypatch.setattr(gateway.app.minimiser, "plan", broken)
+    answer = gateway.http.get("/v1/customers/1", headers=gateway.auth("support-agent"))
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "example.com" not in answer.text and "Traceback" not in answer.text
+    assert answer.json()["request_id"] == answer.headers["x-request-id"]

@@ -86,6 +86,7 @@ class _Exchange:
     rate: RateDecision | None = None
     upstream_seconds: float | None = None
     status: int = 500
+    answering: bool = False  # the response has started: nothing else can be answered
 
 
 class GatewayApp:
@@ -128,10 +129,22 @@ class GatewayApp:
         if scope["path"] == self._metrics_path and scope["method"] == "GET":
             await _send_plain(send, 200, self.vault.guard.metrics.exposition(), METRICS_CONTENT_TYPE)
             return
+
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.answering = True
+            await send(message)
+
         try:
-            await self._handle(scope, receive, send, exchange)
+            await self._handle(scope, receive, tracked, exchange)
         except DatawardError as error:
-            await self._refuse(send, exchange, error)
+            if not exchange.answering:
+                await self._refuse(tracked, exchange, error)
+        except Exception as error:  # noqa: BLE001 - the last resort: the type is logged, never a message
+            log.error("gateway.crashed", error=type(error).__name__, request_id=exchange.request_id)
+            if not exchange.answering:  # else the upstream's answer broke off: the connection ends
+                failed = DatawardError("the gateway failed; quote the request id when you report it")
+                await self._refuse(tracked, exchange, failed)
         finally:
             self._record(exchange)
 
