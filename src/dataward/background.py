@@ -1,6 +1,7 @@
 """The vault's background work while it serves: notices to processors (and the rights requests they
-complete), retention sweeps on a schedule, and learning the closed hours of clients that went quiet
-(anomaly response). Started by `create_app(..., background=True)`."""
+complete), retention sweeps on a schedule (expired refresh tokens forgotten with them), and
+learning the closed hours of clients that went quiet (anomaly response). Started by
+`create_app(..., background=True)`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 import structlog
 
+from dataward.identity.refresh import prune_expired
 from dataward.rights.outbox import DeliveryReport, run_outbox
 from dataward.services import Vault
 from dataward.storage import write_transaction
@@ -31,6 +33,9 @@ async def run_background(vault: Vault, stop: asyncio.Event) -> None:
         report = vault.sweep_retention("retention")
         if report.total:
             log.info("retention.swept", values=report.total, subjects=report.subjects)
+        with write_transaction(vault.engine) as connection:
+            if pruned := prune_expired(connection, vault.clock.now()):
+                log.info("refresh_tokens.pruned", rows=pruned)
 
     if missing := vault.outbox.missing_secrets():
         log.warning("outbox.secrets_missing", variables=missing)

@@ -12,7 +12,14 @@ from sqlalchemy import Engine, select
 
 from dataward.clock import FrozenClock
 from dataward.identity.errors import OAuthError
-from dataward.identity.refresh import NewRefresh, RefreshTokens, Reused, hash_token, revoke_client_families
+from dataward.identity.refresh import (
+    NewRefresh,
+    RefreshTokens,
+    Reused,
+    hash_token,
+    prune_expired,
+    revoke_client_families,
+)
 from dataward.storage import create_database_engine, migrate, read_connection, write_transaction
 from dataward.storage.tables import refresh_tokens
 
@@ -104,6 +111,24 @@ def test_revoking_a_clients_families_reaches_every_family_of_it_only(
         assert revoke_client_families(connection, CLIENT, clock.now()) == 2
     assert not any(_usable(engine, store, clock, new.token) for new in mine)
     assert _usable(engine, store, clock, theirs.token)
+
+
+def test_expired_tokens_are_pruned_and_live_ones_kept(
+    engine: Engine, store: RefreshTokens, clock: FrozenClock
+) -> None:
+    old = _start(engine, store)
+    spent = _spend(engine, store, old.token)
+    assert isinstance(spent, NewRefresh)
+    clock.advance(TTL - 10)
+    young = _start(engine, store)
+    clock.advance(20)  # the first two have expired, the young one has not
+    with write_transaction(engine) as connection:
+        assert prune_expired(connection, clock.now()) == 2
+    with read_connection(engine) as connection:
+        assert connection.execute(select(refresh_tokens.c.token_hash)).scalars().all() == [
+            hash_token(young.token)
+        ]
+    assert _usable(engine, store, clock, young.token)
 
 
 # -- concurrency, on a real PostgreSQL -----------------------------------------------------------
