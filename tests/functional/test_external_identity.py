@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from sqlalchemy import select
 
 from dataward.app import create_app
 from dataward.clock import FrozenClock
+from dataward.gateway.proxy import GatewayApp
+from dataward.gateway.spec import load_spec
+from dataward.gateway.upstream import Upstream, UpstreamSettings
 from dataward.identity.notifiers import MemoryNotifier
 from dataward.keys import LocalKeyring
 from dataward.policy import Policy
@@ -32,7 +36,7 @@ from dataward.settings import Settings
 from dataward.storage import create_database_engine, migrate
 from dataward.storage.tables import audit_entries
 from jwks_server import Provider, hs256, key_pair, serve_provider
-from support import FAST_HASHER, ApiClient
+from support import FAST_HASHER, ApiClient, free_port, running
 
 CORP, PARTNER = "https://login.corp.example/", "https://partner.example/"
 AUDIENCE = "https://vault.example/api"
@@ -255,3 +259,25 @@ def test_the_issues_attacks_are_each_a_401_that_says_nothing_personal(
         assert "ada@" not in answer.text and "Ada" not in answer.text
     assert not [c for c in audited_clients(idp_api.vault) if "ada" in c]
     assert len(corp.fetches) == 1  # the attacks cost one fetch in all
+
+
+def test_the_gateway_takes_a_providers_tokens_too(
+    idp_api: ApiClient, corp: Provider, partner: Provider, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """Issue 4, the gateway: token validation by Dataward's own keys or an external JWKS."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "customers_api"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, str(example / "app.py"), "--port", str(port)]
+    with running(command, {}, f"{url}/v1/health", tmp_path / "api.log"):
+        app = GatewayApp(idp_api.vault, load_spec(example / "openapi.yaml"), Upstream(UpstreamSettings(url)))
+        with TestClient(app) as http:
+            helpdesk = partner.sign(claims(clock, iss=PARTNER, client_id="helpdesk", scope="support"), "p-ed")
+            support = http.get("/v1/customers/1", headers=bearer(helpdesk))
+            assert support.status_code == 200, support.text
+            assert "phone" in support.json()
+            billing = http.get("/v1/customers/1", headers=bearer(corp.sign(claims(clock), "rsa-1")))
+            assert billing.status_code == 200, billing.text
+            assert "phone" not in billing.json() and "phone" in billing.headers["X-Dataward-Removed"]
+            forged = jwt.encode(claims(clock), None, algorithm="none", headers={"kid": "rsa-1"})  # type: ignore[arg-type]
+            assert http.get("/v1/customers/1", headers=bearer(forged)).status_code == 401
