@@ -290,3 +290,15 @@ def test_a_failure_inside_the_gateway_is_a_500_that_tells_nothing(
     assert answer.headers["content-type"] == "application/problem+json"
     assert "example.com" not in answer.text and "Traceback" not in answer.text
     assert answer.json()["request_id"] == answer.headers["x-request-id"]
+
+
+def test_head_is_answered_as_the_get_it_stands_for(gateway: Gateway) -> None:
+    headers = gateway.auth("billing-service")
+    head = gateway.http.head("/v1/customers/1", headers=headers)
+    assert head.status_code == 200 and head.content == b""
+    assert gateway.http.head("/v1/customers/1").status_code == 401  # the same checks as GET
+    assert gateway.http.head("/internal/debug/customers", headers=headers).status_code == 404
+    gateway.app.inventory.flush(gateway.vault.engine)
+    rows = {(row.method, row.path) for row in load_endpoint_rows(gateway.vault.engine)}
+    assert ("GET", "/v1/customers/{customer_id}") in rows
+    assert ("HEAD", "/v1/customers/{customer_id}") not in rows

@@ -87,6 +87,7 @@ class _Exchange:
     upstream_seconds: float | None = None
     status: int = 500
     answering: bool = False  # the response has started: nothing else can be answered
+    recorded_method: str | None = None  # the operation's method, for the inventory
 
 
 class GatewayApp:
@@ -162,6 +163,7 @@ class GatewayApp:
             raise ShadowEndpoint(f"{method} is not an operation this API documents at this path")
         operation = match.operation
         exchange.template, exchange.documented, exchange.params = operation.path, True, match.params
+        exchange.recorded_method = operation.method  # a HEAD counts as the GET it stands for
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if operation.public and _bearer(headers) is None:
             exchange.rate = await self.vault.guard.admit_anonymous(
@@ -217,7 +219,10 @@ class GatewayApp:
         url = f"{path}?{query.decode('latin-1')}" if query else path
         sent_at = time.perf_counter()
         try:
-            response = await self.upstream.send(exchange.method, url, headers, body)
+            # A HEAD goes on as the GET it stands for (not every upstream answers HEAD), and only
+            # the answer's head comes back.
+            method = "GET" if exchange.method == "HEAD" else exchange.method
+            response = await self.upstream.send(method, url, headers, body)
         except UpstreamUnavailable:
             log.warning("upstream.failed", request_id=exchange.request_id)
             raise
@@ -234,8 +239,9 @@ class GatewayApp:
             if (length := response.headers.get("content-length")) is not None:
                 out_headers.append((b"content-length", length.encode()))
             await send({"type": "http.response.start", "status": status, "headers": out_headers})
-            async for chunk in response.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if exchange.method != "HEAD":
+                async for chunk in response.content.iter_any():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:
             response.release()
@@ -246,8 +252,8 @@ class GatewayApp:
         """What to remove from a JSON answer for this purpose; None (stream it untouched) when the
         answer carries no personal data."""
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower().encode()
-        if content_type != _JSON and not content_type.endswith(b"+json"):
-            return None
+        if exchange.method == "HEAD" or (content_type != _JSON and not content_type.endswith(b"+json")):
+            return None  # no body to read, or none the spec describes as JSON
         return self.minimiser.plan(operation, response.status, exchange.purpose)
 
     async def _send_minimised(
@@ -345,7 +351,8 @@ class GatewayApp:
             metrics.upstream(upstream)
         if exchange.template is not None:
             self.inventory.record(
-                exchange.method, exchange.template, exchange.documented, exchange.status,
+                exchange.recorded_method or exchange.method, exchange.template, exchange.documented,
+                exchange.status,
                 authenticated=exchange.principal is not None,
             )  # fmt: skip
 

@@ -96,7 +96,10 @@ class Router:
         route = _walk(self._root, segments, 0, values)
         if route is None:
             return _NOT_FOUND
-        operation = route.operations.get(method.upper())
+        wanted = method.upper()
+        operation = route.operations.get(wanted)
+        if operation is None and wanted == "HEAD":  # RFC 9110 9.3.2: GET's answer, without the body
+            operation = route.operations.get("GET")
         if operation is None:
             return Match(MatchKind.METHOD_NOT_ALLOWED, template=route.template, allowed=route.allowed)
         return Match(
