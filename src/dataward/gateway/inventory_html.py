@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 
 from dataward.gateway.inventory import EndpointClass, Inventory, InventoryEntry
+from dataward.html import html_environment
 
 __all__ = ["render_inventory_html"]
 
@@ -51,18 +52,7 @@ def render_inventory_html(inventory: Inventory) -> str:
 
 @cache
 def _environment() -> Environment:
-    environment = Environment(
-        loader=PackageLoader("dataward.gateway", "templates"),
-        autoescape=True,  # every template here is HTML; never rely on the file extension
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters["when"] = _when
-    environment.filters["statuses"] = _statuses
-    environment.filters["share"] = _share
-    return environment
+    return html_environment("dataward.gateway", {"when": _when, "statuses": _statuses, "share": _share})
 
 
 def _when(value: datetime | None) -> str:

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
+
+from dataward.html import html_environment
 
 __all__ = ["render_access_report"]
 
@@ -25,16 +27,7 @@ def render_access_report(report: Mapping[str, Any]) -> str:
 
 @cache
 def _environment() -> Environment:
-    environment = Environment(
-        loader=PackageLoader("dataward.rights", "templates"),
-        autoescape=True,  # every template here is HTML; never rely on the file extension
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters["shown"] = _shown
-    return environment
+    return html_environment("dataward.rights", {"shown": _shown})
 
 
 def _shown(value: object) -> str:
