@@ -21,6 +21,7 @@ from dataward.identity.challenges import SubjectChallenges
 from dataward.identity.external import ExternalTokenVerifier
 from dataward.identity.notifiers import Notifier, QueuedNotifier, notifier_from_settings
 from dataward.identity.oidc import OidcVerifier
+from dataward.identity.refresh import RefreshTokens
 from dataward.keys import Keyring, KeyringError, LocalKeyring
 from dataward.keys.subject_keys import SubjectKeyStore
 from dataward.policy import Policy, load_policy
@@ -59,6 +60,7 @@ class Vault:
     revocations: Revocations  # in Redis when configured, so that every replica sees them
     guard: Guard  # rate limits, anomaly response and metrics
     bearer: BearerAuthenticator  # who a bearer token speaks for, unless revoked
+    refresh_tokens: RefreshTokens
 
     @classmethod
     def build(
@@ -149,6 +151,7 @@ class Vault:
             revocations=revocations,
             guard=Guard.build(settings, policy, clock, engine, audit, revocations, clients.suspend),
             bearer=BearerAuthenticator(verifier, external, keyring.token_verification_keys, revocations),
+            refresh_tokens=RefreshTokens(clock, settings.refresh_token_ttl_seconds),
         )
 
     @asynccontextmanager

@@ -20,12 +20,19 @@ from redis.asyncio import Redis
 from dataward.clock import Clock
 from dataward.guard.redis_client import LazyRedis
 from dataward.identity.tokens import Principal
+from dataward.settings import MAX_TOKEN_TTL_SECONDS
 
-__all__ = ["MemoryRevocations", "RedisRevocations", "Revocations"]
+__all__ = ["MemoryRevocations", "RedisRevocations", "Revocations", "family_lifetime"]
 
 # A cut-off outlives every token it could reach: ours live at most MAX_TOKEN_TTL_SECONDS, an
 # identity provider's at most a day (`identity.external` refuses longer-lived ones).
 _CUT_OFF_KEPT = 86_400 + 60
+
+
+def family_lifetime(now: float) -> float:
+    """Until when a refresh family's revocation must be kept: past every access token of it, even
+    one issued (by a concurrent refresh that won the race) a moment after the family was revoked."""
+    return now + MAX_TOKEN_TTL_SECONDS + 60
 
 
 class Revocations(Protocol):
@@ -33,7 +40,8 @@ class Revocations(Protocol):
         """The access token `token_id` is dead from now until it expires anyway."""
 
     async def revoke_family(self, family_id: str, expires_at: float) -> None:
-        """Every access token of the family (see `Principal.family_id`) is dead until `expires_at`."""
+        """Every access token of the family (see `Principal.family_id`) is dead until `expires_at`
+        (`family_lifetime` from now reaches every token of it that may still live)."""
 
     async def cut_off(self, client_id: str, issued_up_to: float) -> None:
         """Every access token issued to the client at or before `issued_up_to` is dead."""

@@ -16,24 +16,17 @@ from fastapi import Request
 from dataward.audit import AuditAction, AuditEvent, Outcome
 from dataward.identity.clients import CLIENT_ID, ClientRecord
 from dataward.identity.errors import InvalidClient, OAuthError
-from dataward.identity.refresh import RefreshTokens
 from dataward.services import Vault
-from dataward.settings import MAX_TOKEN_TTL_SECONDS
 
 __all__ = [
     "NO_STORE",
     "audit",
     "authenticate_client",
-    "kill_family_access_tokens",
     "read_form",
-    "refresh_tokens",
 ]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_FIELDS = 16  # a token exchange sends the most: up to 12 parameters
-# A family's revocation outlives every access token of it, even one issued (by a concurrent refresh
-# that won the race) a moment after the family was revoked.
-_FAMILY_KEPT = MAX_TOKEN_TTL_SECONDS + 60
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -79,16 +72,6 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
     if "client_id" not in form or "client_secret" not in form:
         raise InvalidClient()
     return form["client_id"], form["client_secret"]
-
-
-async def kill_family_access_tokens(vault: Vault, family_id: str) -> None:
-    """Every access token of the family (claim `fam`) is refused from now on, on every replica."""
-    await vault.revocations.revoke_family(family_id, vault.clock.timestamp() + _FAMILY_KEPT)
-
-
-def refresh_tokens(vault: Vault) -> RefreshTokens:
-    """The refresh-token store: stateless beyond the vault's clock and settings, so made per call."""
-    return RefreshTokens(vault.clock, vault.settings.refresh_token_ttl_seconds)
 
 
 async def audit(

@@ -25,15 +25,14 @@ from fastapi.responses import JSONResponse
 
 from dataward.api.deps import RequestId, VaultDep
 from dataward.audit import AuditAction, Outcome
+from dataward.guard.revocations import family_lifetime
 from dataward.identity.clients import ClientRecord
 from dataward.identity.errors import InvalidToken, OAuthError
 from dataward.identity.oauth_form import (
     NO_STORE,
     audit,
     authenticate_client,
-    kill_family_access_tokens,
     read_form,
-    refresh_tokens,
 )
 from dataward.policy import Action
 from dataward.services import Vault
@@ -119,7 +118,7 @@ def _token(form: dict[str, str]) -> str:
 
 
 async def _revoke_refresh(vault: Vault, client: ClientRecord, token: str, request_id: str) -> None:
-    store, tag = refresh_tokens(vault), AuditAction.TOKEN_REVOKE
+    store, tag = vault.refresh_tokens, AuditAction.TOKEN_REVOKE
     with read_connection(vault.engine) as connection:
         record = store.find(connection, token)
     if record is None:
@@ -159,13 +158,13 @@ async def _revoke_grant(vault: Vault, family_id: str) -> None:
     """Revoke a refresh-token family: its refresh tokens in the database, then its access tokens
     on every replica."""
     async with vault.writing() as connection:
-        refresh_tokens(vault).revoke_family(connection, family_id)
-    await kill_family_access_tokens(vault, family_id)
+        vault.refresh_tokens.revoke_family(connection, family_id)
+    await vault.revocations.revoke_family(family_id, family_lifetime(vault.clock.timestamp()))
 
 
 def _describe_refresh(vault: Vault, client: ClientRecord, token: str, *, any_client: bool) -> dict[str, Any]:
     with read_connection(vault.engine) as connection:
-        record = refresh_tokens(vault).find(connection, token)
+        record = vault.refresh_tokens.find(connection, token)
     if record is None or not record.usable_at(vault.clock.now()):
         return _INACTIVE
     if record.client_id != client.id and not any_client:

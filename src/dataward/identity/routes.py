@@ -22,6 +22,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from dataward.api.deps import RequestId, VaultDep
 from dataward.audit import AuditAction, Outcome
+from dataward.guard.revocations import family_lifetime
 from dataward.identity.clients import ClientRecord
 from dataward.identity.errors import InvalidToken, OAuthError
 from dataward.identity.exchange import ACCESS_TOKEN_TYPE, GRANT_TYPE, narrow, presented_token
@@ -29,9 +30,7 @@ from dataward.identity.oauth_form import (
     NO_STORE,
     audit,
     authenticate_client,
-    kill_family_access_tokens,
     read_form,
-    refresh_tokens,
 )
 from dataward.identity.oauth_routes import router as oauth_router
 from dataward.identity.refresh import NewRefresh, Reused
@@ -143,7 +142,7 @@ async def _client_credentials(
 ) -> dict[str, Any]:
     purposes = _narrow(vault, client, form.get("scope"))
     async with vault.writing() as connection:
-        refresh = refresh_tokens(vault).start(connection, client.id, purposes)
+        refresh = vault.refresh_tokens.start(connection, client.id, purposes)
     issued = vault.issuer.issue(client, purposes, family_id=refresh.family_id)
     await audit(
         vault, AuditAction.TOKEN_ISSUE, client.id, request_id, Outcome.ALLOWED, token_id=issued.token_id
@@ -158,7 +157,7 @@ async def _refresh(
     if not presented:
         raise OAuthError("invalid_request", "refresh_token is missing")
     async with vault.writing() as connection:
-        spent = refresh_tokens(vault).spend(connection, presented, client.id)
+        spent = vault.refresh_tokens.spend(connection, presented, client.id)
         # Inside the transaction: a refused scope rolls the spending back, the token stays usable
         # (a reuse's revocation, which must commit, asks for no purposes).
         purposes = (
@@ -167,7 +166,7 @@ async def _refresh(
             else []
         )
     if isinstance(spent, Reused):
-        await kill_family_access_tokens(vault, spent.family_id)
+        await vault.revocations.revoke_family(spent.family_id, family_lifetime(vault.clock.timestamp()))
         reason = f"refresh token reuse detected: family {spent.family_id} revoked"
         await audit(vault, AuditAction.TOKEN_REFRESH, client.id, request_id, Outcome.DENIED, reason)
         raise _AuditedRefusal("invalid_grant", "the refresh token was used already; its family is revoked")
