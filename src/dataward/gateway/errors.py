@@ -1,21 +1,25 @@
 """Errors of the gateway domain.
 
     DatawardError
-    └── GatewayError
-        └── SpecError      the OpenAPI document cannot drive the gateway (each problem names its
-                           JSON pointer); a configuration error for the CLI, never an HTTP status
+    ├── GatewayError
+    │   └── SpecError      the OpenAPI document cannot drive the gateway (each problem names its
+    │                      JSON pointer); a configuration error for the CLI, never an HTTP status
+    ├── InvalidRequest
+    │   └── InvalidBody (400)       a request that does not match the spec
+    └── NotFound
+        └── ShadowEndpoint (404)    a method and path the spec does not declare
 
-Requests the gateway refuses are not errors here: routing and validation return results and
-problems, so the hot path never pays for raising and catching.
+Routing and validation return results and problems, so their hot paths never pay for raising and
+catching; the proxy raises these once it has decided to refuse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dataward.errors import DatawardError, Problem
+from dataward.errors import DatawardError, InvalidRequest, NotFound, Problem
 
-__all__ = ["GatewayError", "SpecError"]
+__all__ = ["GatewayError", "InvalidBody", "ShadowEndpoint", "SpecError"]
 
 
 class GatewayError(DatawardError):
@@ -37,3 +41,14 @@ class SpecError(GatewayError):
         self.problems = list(problems)
         lines = "\n".join(f"  {p.path or '/'}: {p.message}" for p in self.problems)
         super().__init__(f"{source}: {len(self.problems)} problem(s)\n{lines}")
+
+
+class InvalidBody(InvalidRequest):
+    """A request that does not match the spec: 400, as the issue and most gateways answer."""
+
+    status = 400
+
+
+class ShadowEndpoint(NotFound):
+    slug = "shadow-endpoint"
+    title = "Not an endpoint of this API"

@@ -101,10 +101,21 @@ class Minimiser:
         """Whether the response schema marks any personal data: if not, pass the body through."""
         return self.plan(operation, status, None) is not None
 
+    def may_carry_personal_data(self, operation: Operation) -> bool:
+        """Whether any of the operation's declared responses marks personal data."""
+        return any(self.carries_personal_data(operation, _a_status(code)) for code in operation.responses)
+
     def minimise(self, operation: Operation, status: int, purpose: str | None, body: Any) -> Minimised:
         """`body` (parsed JSON) with what `purpose` may not use removed."""
         plan = self.plan(operation, status, purpose)
         return apply_plan(plan, body) if plan is not None else Minimised(body, (), (), ())
+
+
+def _a_status(code: str) -> int:
+    """A status code that a response key of the spec covers: `404`, `2XX` (200) or `default` (200)."""
+    if code.isdigit():
+        return int(code)
+    return int(code[0]) * 100 if code[:1].isdigit() else 200
 
 
 def apply_plan(plan: Plan, body: Any) -> Minimised:

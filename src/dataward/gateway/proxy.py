@@ -36,12 +36,14 @@ from dataward.access import Forbidden
 from dataward.api.middleware import BodyTooLarge, request_id_of
 from dataward.api.problems import MEDIA_TYPE, problem_document
 from dataward.audit import AuditAction, AuditEvent, Outcome
-from dataward.errors import DatawardError, InvalidRequest, NotFound
+from dataward.errors import DatawardError
+from dataward.gateway.admission import bearer_token, check_scopes, content_type, purpose_of_call
+from dataward.gateway.errors import InvalidBody, ShadowEndpoint
 from dataward.gateway.inventory import InventoryRecorder
 from dataward.gateway.minimise import Minimiser, Plan, apply_plan
 from dataward.gateway.routing import MatchKind, Router
 from dataward.gateway.spec import Operation, Spec
-from dataward.gateway.upstream import Upstream, UpstreamUnavailable, forwardable
+from dataward.gateway.upstream import Upstream, UpstreamUnavailable, forwardable, to_upstream
 from dataward.gateway.validation import RequestValidator
 from dataward.guard.errors import ClientSuspended
 from dataward.guard.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -49,25 +51,11 @@ from dataward.guard.ratelimit import RateDecision, RateLimited
 from dataward.identity import AuthenticationFailed, InvalidToken, Principal
 from dataward.services import Vault
 
-__all__ = ["GatewayApp", "InvalidBody"]
+__all__ = ["GatewayApp"]
 
 log = structlog.get_logger("dataward.gateway")
 
 _JSON = b"application/json"
-_PURPOSE_HEADER = b"x-dataward-purpose"
-_OURS = frozenset({b"x-request-id", b"x-forwarded-for"})
-_OURS_AND_TOKEN = _OURS | {b"authorization"}
-
-
-class InvalidBody(InvalidRequest):
-    """A request that does not match the spec: 400, as the issue and most gateways answer."""
-
-    status = 400
-
-
-class ShadowEndpoint(NotFound):
-    slug = "shadow-endpoint"
-    title = "Not an endpoint of this API"
 
 
 @dataclass(slots=True)
@@ -111,10 +99,7 @@ class GatewayApp:
         self.max_body_bytes = max_body_bytes
         self.flush_seconds = flush_seconds
         # The operations whose answers may carry personal data, as the spec marks them.
-        self._personal = frozenset(
-            op for op in spec.operations
-            if any(self.minimiser.carries_personal_data(op, _a_status(code)) for code in op.responses)
-        )  # fmt: skip
+        self._personal = frozenset(op for op in spec.operations if self.minimiser.may_carry_personal_data(op))
         self._metrics_path = "/metrics" if not any(op.path == "/metrics" for op in spec.operations) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -157,7 +142,7 @@ class GatewayApp:
         if match.kind is not MatchKind.MATCHED or match.operation is None:
             exchange.template = match.template or scope["path"]  # normalised by the inventory
             # Who probes matters to the inventory and to anomaly response: a valid token counts.
-            if (token := _bearer(scope["headers"])) is not None:
+            if (token := bearer_token(scope["headers"])) is not None:
                 with contextlib.suppress(DatawardError):
                     exchange.principal = await self.vault.bearer.authenticate(token)
             raise ShadowEndpoint(f"{method} is not an operation this API documents at this path")
@@ -165,22 +150,22 @@ class GatewayApp:
         exchange.template, exchange.documented, exchange.params = operation.path, True, match.params
         exchange.recorded_method = operation.method  # a HEAD counts as the GET it stands for
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if operation.public and _bearer(headers) is None:
+        if operation.public and bearer_token(headers) is None:
             exchange.rate = await self.vault.guard.admit_anonymous(
                 exchange.address, f"{method} {operation.path}"
             )
         else:
             principal = await self._authenticate(headers)
             exchange.principal = principal
-            exchange.purpose = _purpose(operation, principal, headers)
-            _check_scopes(operation, principal)
+            exchange.purpose = purpose_of_call(operation, principal, headers)
+            check_scopes(operation, principal)
             exchange.rate = await self.vault.guard.admit(principal, f"{method} {operation.path}")
         body = await _read_body(receive, self.max_body_bytes)
         problems = self.validator.validate(
             operation,
             path_params=match.params,
             query_string=scope.get("query_string", b"").decode("latin-1"),
-            content_type=_content_type(headers),
+            content_type=content_type(headers),
             body=body,
         )
         if problems:
@@ -188,7 +173,7 @@ class GatewayApp:
         await self._forward(scope, send, exchange, operation, body)
 
     async def _authenticate(self, headers: list[tuple[bytes, bytes]]) -> Principal:
-        token = _bearer(headers)
+        token = bearer_token(headers)
         if token is None:
             raise InvalidToken("send an access token as `Authorization: Bearer <token>`")
         principal = await self.vault.bearer.authenticate(token)
@@ -199,11 +184,7 @@ class GatewayApp:
     async def _forward(
         self, scope: Scope, send: Send, exchange: _Exchange, operation: Operation, body: bytes
     ) -> None:
-        # What the gateway vouches for is said by it alone: a caller's own X-Dataward-*, X-Request-Id
-        # or X-Forwarded-For never reach the upstream, nor does the bearer token it checked (the
-        # upstream learns the client and purpose; a token it never sees, it cannot replay).
-        dropped = _OURS if exchange.principal is None else _OURS_AND_TOKEN
-        headers = [(n, v) for n, v in forwardable(scope["headers"]) if not _is_ours(n.lower(), dropped)]
+        headers = to_upstream(scope["headers"], checked_token=exchange.principal is not None)
         if operation in self._personal:  # an answer to be minimised must be readable: no compression
             headers = [(n, v) for n, v in headers if n.lower() != b"accept-encoding"]
             headers.append((b"accept-encoding", b"identity"))
@@ -387,17 +368,6 @@ class GatewayApp:
                 return
 
 
-def _is_ours(name: bytes, dropped: frozenset[bytes]) -> bool:
-    return name in dropped or name.startswith(b"x-dataward-")
-
-
-def _a_status(code: str) -> int:
-    """A status code that a response key of the spec covers: `404`, `2XX` (200) or `default` (200)."""
-    if code.isdigit():
-        return int(code)
-    return int(code[0]) * 100 if code[:1].isdigit() else 200
-
-
 def _subjects(exchange: _Exchange, body: Any) -> tuple[str, ...]:
     """Who an answer is about, as well as a gateway can tell: the path's parameters for one object,
     else the `id` of each object in the list the answer holds. Namespaced by the path template, so
@@ -412,50 +382,6 @@ def _subjects(exchange: _Exchange, body: Any) -> tuple[str, ...]:
     return tuple(
         f"{exchange.template}:{item['id']}" for item in items if isinstance(item, dict) and "id" in item
     )
-
-
-def _bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() or None if scheme.lower() == "bearer" else None
-    return None
-
-
-def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name == b"content-type":
-            return value.decode("latin-1")
-    return None
-
-
-def _purpose(operation: Operation, principal: Principal, headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The purpose this call serves: the one the caller names in `X-Dataward-Purpose`, else the
-    first of the operation's purposes that the token holds. None when the operation declares none."""
-    if not operation.purposes:
-        return None
-    asked = next((v.decode("latin-1") for n, v in headers if n == _PURPOSE_HEADER), None)
-    if asked is not None:
-        if asked not in operation.purposes:
-            raise Forbidden(f"this operation serves {', '.join(operation.purposes)}, not {asked}")
-        if asked not in principal.purposes:
-            raise Forbidden(f"the access token does not carry the purpose {asked}")
-        return asked
-    for purpose in operation.purposes:
-        if purpose in principal.purposes:
-            return purpose
-    raise Forbidden(f"this operation serves {', '.join(operation.purposes)}; the token carries none of them")
-
-
-def _check_scopes(operation: Operation, principal: Principal) -> None:
-    """One of the operation's security requirements must be met: every scope it names is one of
-    the token's (a Dataward token's scopes are its purposes)."""
-    if operation.public:
-        return
-    for requirement in operation.security:
-        if all(set(scopes) <= principal.purposes for scopes in requirement.schemes.values()):
-            return
-    raise Forbidden("the access token lacks a scope this operation requires")
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

@@ -22,7 +22,7 @@ from yarl import URL
 from dataward.errors import DatawardError
 from dataward.net import is_private_channel
 
-__all__ = ["HOP_BY_HOP", "Upstream", "UpstreamSettings", "UpstreamUnavailable", "forwardable"]
+__all__ = ["HOP_BY_HOP", "Upstream", "UpstreamSettings", "UpstreamUnavailable", "forwardable", "to_upstream"]
 
 HOP_BY_HOP = frozenset(
     {
@@ -130,3 +130,19 @@ def forwardable(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]
         for token in value.split(b",")
     }
     return [(n, v) for n, v in headers if (lower := n.lower()) not in HOP_BY_HOP and lower not in named]
+
+
+_OURS = frozenset({b"x-request-id", b"x-forwarded-for"})
+_OURS_AND_TOKEN = _OURS | {b"authorization"}
+
+
+def to_upstream(headers: list[tuple[bytes, bytes]], *, checked_token: bool) -> list[tuple[bytes, bytes]]:
+    """A caller's headers as the upstream may see them. What the gateway vouches for is said by it
+    alone: a caller's own `X-Dataward-*`, `X-Request-Id` or `X-Forwarded-For` never pass, nor does a
+    bearer token the gateway `checked_token` (the upstream learns the client and purpose from the
+    gateway; a token it never sees, it cannot replay)."""
+    dropped = _OURS_AND_TOKEN if checked_token else _OURS
+    return [
+        (n, v) for n, v in forwardable(headers) if (lower := n.lower()) not in dropped
+        and not lower.startswith(b"x-dataward-")
+    ]  # fmt: skip
