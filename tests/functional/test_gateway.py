@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from dataward.gateway.inventory import EndpointClass, build_inventory, load_endpoint_rows
+from dataward.gateway.inventory_report import EndpointClass, build_inventory, load_endpoint_rows
 from dataward.gateway.proxy import GatewayApp
 from dataward.gateway.spec import load_spec
 from dataward.gateway.upstream import Upstream, UpstreamSettings

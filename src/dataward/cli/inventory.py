@@ -10,13 +10,13 @@ from rich.table import Table
 
 from dataward.cli._common import DirOption, JsonOption, console, emit, err_console, open_vault
 from dataward.cli.gateway import SpecOption
-from dataward.gateway.inventory import (
+from dataward.gateway.inventory_html import render_inventory_html
+from dataward.gateway.inventory_report import (
     EndpointClass,
     build_inventory,
     inventory_as_json,
     load_endpoint_rows,
 )
-from dataward.gateway.inventory_html import render_inventory_html
 from dataward.gateway.spec import load_spec
 
 __all__ = ["inventory"]

@@ -12,7 +12,7 @@ from functools import cache
 
 from jinja2 import Environment
 
-from dataward.gateway.inventory import EndpointClass, Inventory, InventoryEntry
+from dataward.gateway.inventory_report import EndpointClass, Inventory, InventoryEntry
 from dataward.html import html_environment
 
 __all__ = ["render_inventory_html"]

@@ -14,17 +14,19 @@ from sqlalchemy import Engine, func, select
 from dataward.clock import FrozenClock
 from dataward.gateway.inventory import (
     OVERFLOW_PATH,
-    Authentication,
-    EndpointClass,
-    EndpointRow,
     InventoryRecorder,
-    build_inventory,
-    inventory_as_json,
-    load_endpoint_rows,
     normalise_method,
     normalise_shadow_path,
 )
 from dataward.gateway.inventory_html import render_inventory_html
+from dataward.gateway.inventory_report import (
+    Authentication,
+    EndpointClass,
+    EndpointRow,
+    build_inventory,
+    inventory_as_json,
+    load_endpoint_rows,
+)
 from dataward.gateway.spec import Spec, load_spec
 from dataward.storage import create_database_engine, migrate
 from dataward.storage.tables import gateway_endpoints
