@@ -102,6 +102,15 @@ def redis_prefix(redis_server: str) -> Iterator[str]:
         client.close()
 
 
+@pytest.fixture(params=["memory", "redis"])
+def shared_redis(request: pytest.FixtureRequest) -> tuple[str, str] | None:
+    """Where state that replicas share lives: None for this process's memory, else the real
+    Redis's URL and a key prefix of this test's own. Tests taking it run once on each."""
+    if request.param == "memory":
+        return None
+    return request.getfixturevalue("redis_server"), request.getfixturevalue("redis_prefix")
+
+
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """A URL to a fresh, empty schema of its own on the PostgreSQL server."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import json
@@ -11,11 +12,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from argon2 import PasswordHasher
@@ -29,6 +30,13 @@ from dataward.identity import NewClient
 from dataward.identity.notifiers import MemoryNotifier
 from dataward.services import Vault
 
+
+class _Closing(Protocol):
+    async def close(self) -> None: ...
+
+
+T = TypeVar("T", bound=_Closing)
+
 __all__ = [
     "FAST_HASHER",
     "ApiClient",
@@ -36,6 +44,7 @@ __all__ = [
     "certificate_authority",
     "free_port",
     "run_dataward",
+    "run_on_two",
     "running",
     "self_signed_certificate",
 ]
@@ -203,6 +212,21 @@ def certificate_authority(folder: Path) -> dict[str, Path]:
             )
         )
     return out
+
+
+def run_on_two(make: Callable[[], T], scenario: Callable[[T, T], Awaitable[None]]) -> None:
+    """Run `scenario` on two instances from `make` (two replicas, or one shared in memory), in one
+    event loop, closing both afterwards."""
+
+    async def main() -> None:
+        one, other = make(), make()
+        try:
+            await scenario(one, other)
+        finally:
+            await one.close()
+            await other.close()
+
+    asyncio.run(main())
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ one Redis (as replicas share it), and no subject id ever stored."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -12,6 +12,7 @@ import redis
 from dataward.clock import FrozenClock
 from dataward.guard.baseline import HourCount
 from dataward.guard.live_counts import LiveCounts, MemoryLiveCounts, RedisLiveCounts, subject_digest
+from support import run_on_two
 
 HOUR = 500_000
 SUBJECT = "6f1c1c59-8a3b-4a0e-9d7e-0d3c1f0b8e11"
@@ -19,30 +20,17 @@ SUBJECT = "6f1c1c59-8a3b-4a0e-9d7e-0d3c1f0b8e11"
 MakeCounts = Callable[[], LiveCounts]
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_counts(request: pytest.FixtureRequest, clock: FrozenClock) -> Iterator[MakeCounts]:
+@pytest.fixture
+def make_counts(shared_redis: tuple[str, str] | None, clock: FrozenClock) -> Iterator[MakeCounts]:
     """Counters in memory (one shared instance: one process), or each a client of the real Redis
     under this test's own prefix."""
     clock.at = HOUR * 3600 + 10
-    if request.param == "memory":
+    if shared_redis is None:
         shared = MemoryLiveCounts()
         yield lambda: shared
         return
-    url: str = request.getfixturevalue("redis_server")
-    prefix: str = request.getfixturevalue("redis_prefix")
+    url, prefix = shared_redis
     yield lambda: RedisLiveCounts(url, clock, prefix=prefix)
-
-
-def run(make_counts: MakeCounts, scenario: Callable[[LiveCounts, LiveCounts], Awaitable[None]]) -> None:
-    async def main() -> None:
-        one, other = make_counts(), make_counts()
-        try:
-            await scenario(one, other)
-        finally:
-            await one.close()
-            await other.close()
-
-    asyncio.run(main())
 
 
 def test_reads_add_up_records_and_distinct_subjects(make_counts: MakeCounts) -> None:
@@ -53,7 +41,7 @@ def test_reads_add_up_records_and_distinct_subjects(make_counts: MakeCounts) -> 
         assert await counts.add_reads("c1", HOUR + 1, ["a"], 1) == HourCount(1, 1)  # a new hour
         assert await counts.add_reads("c2", HOUR, ["a"], 1) == HourCount(1, 1)  # another client
 
-    run(make_counts, scenario)
+    run_on_two(make_counts, scenario)
 
 
 def test_distinct_subjects_are_counted_closely_at_scale(make_counts: MakeCounts) -> None:
@@ -65,7 +53,7 @@ def test_distinct_subjects_are_counted_closely_at_scale(make_counts: MakeCounts)
         assert total.records == 3500
         assert total.subjects == pytest.approx(3000, rel=0.02)  # HyperLogLog: about 1%
 
-    run(make_counts, scenario)
+    run_on_two(make_counts, scenario)
 
 
 def test_replicas_share_counts(make_counts: MakeCounts) -> None:
@@ -77,7 +65,7 @@ def test_replicas_share_counts(make_counts: MakeCounts) -> None:
         found = await one.hour_counts(["c1", "c2"], [HOUR - 1, HOUR])
         assert found == {("c1", HOUR): HourCount(21, 20)}
 
-    run(make_counts, scenario)
+    run_on_two(make_counts, scenario)
 
 
 def test_failures_are_counted_per_key_and_minute(make_counts: MakeCounts) -> None:
@@ -88,7 +76,7 @@ def test_failures_are_counted_per_key_and_minute(make_counts: MakeCounts) -> Non
         assert await one.add_failure("address:192.0.2.8", minute) == (1, 0)
         assert await one.add_failure("address:192.0.2.7", minute + 1) == (1, 2)
 
-    run(make_counts, scenario)
+    run_on_two(make_counts, scenario)
 
 
 def test_a_level_is_reached_once_per_hour_and_only_upwards(make_counts: MakeCounts) -> None:
@@ -100,7 +88,7 @@ def test_a_level_is_reached_once_per_hour_and_only_upwards(make_counts: MakeCoun
         assert await one.raise_level("reads:client:c1", HOUR + 1, 1)  # a new hour
         assert await one.raise_level("reads:client:c2", HOUR, 1)  # another client
 
-    run(make_counts, scenario)
+    run_on_two(make_counts, scenario)
 
 
 def test_no_subject_id_reaches_redis_and_every_key_expires(

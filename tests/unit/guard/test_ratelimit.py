@@ -4,7 +4,7 @@ across limiters that share Redis (as replicas do), and as the HTTP answers show 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,22 +26,11 @@ RULES = RateLimits(
 MakeLimiter = Callable[[RateLimits], RateLimiter]
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_limiter(request: pytest.FixtureRequest) -> Iterator[MakeLimiter]:
+@pytest.fixture
+def make_limiter(shared_redis: tuple[str, str] | None) -> Iterator[MakeLimiter]:
     """Limiters counting in memory, or in the real Redis under this test's own key prefix."""
-    if request.param == "memory":
-        yield lambda rules: RateLimiter(rules, storage_for(None, "-"))
-        return
-    url: str = request.getfixturevalue("redis_server")
-    prefix: str = request.getfixturevalue("redis_prefix")
+    url, prefix = shared_redis or (None, "-")
     yield lambda rules: RateLimiter(rules, storage_for(url, prefix))
-
-
-async def _closing(limiter: RateLimiter) -> AsyncIterator[RateLimiter]:
-    try:
-        yield limiter
-    finally:
-        await limiter.close()
 
 
 def test_a_client_gets_its_quota_then_a_429_with_retry_after(make_limiter: MakeLimiter) -> None:

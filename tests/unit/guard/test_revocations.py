@@ -14,13 +14,12 @@ from dataward.identity import Principal
 MakeRevocations = Callable[[FrozenClock], Revocations]
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make(request: pytest.FixtureRequest) -> Iterator[MakeRevocations]:
-    if request.param == "memory":
+@pytest.fixture
+def make(shared_redis: tuple[str, str] | None) -> Iterator[MakeRevocations]:
+    if shared_redis is None:
         yield MemoryRevocations
         return
-    url: str = request.getfixturevalue("redis_server")
-    prefix: str = request.getfixturevalue("redis_prefix")
+    url, prefix = shared_redis
     yield lambda clock: RedisRevocations(url, clock, prefix=prefix)
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -16,31 +15,19 @@ from dataward.guard.throttles import (
     client_key,
     client_of,
 )
+from support import run_on_two
 
 MakeThrottles = Callable[[], Throttles]
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_throttles(request: pytest.FixtureRequest, clock: FrozenClock) -> Iterator[MakeThrottles]:
-    if request.param == "memory":
+@pytest.fixture
+def make_throttles(shared_redis: tuple[str, str] | None, clock: FrozenClock) -> Iterator[MakeThrottles]:
+    if shared_redis is None:
         shared = MemoryThrottles(clock)
         yield lambda: shared
         return
-    url: str = request.getfixturevalue("redis_server")
-    prefix: str = request.getfixturevalue("redis_prefix")
+    url, prefix = shared_redis
     yield lambda: RedisThrottles(url, clock, prefix=prefix)
-
-
-def run(make: MakeThrottles, scenario: Callable[[Throttles, Throttles], Awaitable[None]]) -> None:
-    async def main() -> None:
-        one, other = make(), make()
-        try:
-            await scenario(one, other)
-        finally:
-            await one.close()
-            await other.close()
-
-    asyncio.run(main())
 
 
 def test_a_throttle_holds_until_it_ends(make_throttles: MakeThrottles, clock: FrozenClock) -> None:
@@ -53,7 +40,7 @@ def test_a_throttle_holds_until_it_ends(make_throttles: MakeThrottles, clock: Fr
         clock.advance(601)
         assert await other.throttled_rate(key) is None
 
-    run(make_throttles, scenario)
+    run_on_two(make_throttles, scenario)
 
 
 def test_a_throttle_can_be_lifted_and_one_in_the_past_is_none(
@@ -67,7 +54,7 @@ def test_a_throttle_can_be_lifted_and_one_in_the_past_is_none(
         await one.throttle(key, "5/minute", clock.timestamp() - 1)
         assert await one.throttled_rate(key) is None
 
-    run(make_throttles, scenario)
+    run_on_two(make_throttles, scenario)
 
 
 def test_keys_never_confuse_a_client_with_an_address() -> None:
