@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -40,9 +41,11 @@ T = TypeVar("T", bound=_Closing)
 __all__ = [
     "FAST_HASHER",
     "ApiClient",
+    "Page",
     "Ran",
     "certificate_authority",
     "free_port",
+    "parse_page",
     "run_dataward",
     "run_on_two",
     "running",
@@ -256,3 +259,27 @@ def running(command: list[str], env: Mapping[str, str], ready_url: str, log: Pat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+class Page(HTMLParser):
+    """The tags, attributes and text a browser would see in an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes += attrs
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse_page(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from dataward.gateway.inventory_report import (
 from dataward.gateway.spec import Spec, load_spec
 from dataward.storage import create_database_engine, migrate
 from dataward.storage.tables import gateway_endpoints
+from support import parse_page
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "customers_api" / "openapi.yaml"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC).timestamp()
@@ -243,28 +243,6 @@ def test_the_json_form_is_plain_data(example: Spec) -> None:
 # -- the page ------------------------------------------------------------------------------------
 
 
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attributes: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attributes += attrs
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def _page(html: str) -> _Page:
-    page = _Page()
-    page.feed(html)
-    page.close()
-    return page
-
-
 def test_the_page_escapes_hostile_shadow_paths(example: Spec, clock: FrozenClock, tmp_path: Path) -> None:
     recorder = InventoryRecorder(clock)
     recorder.record("GET", SCRIPT, False, 404, False)
@@ -274,7 +252,7 @@ def test_the_page_escapes_hostile_shadow_paths(example: Spec, clock: FrozenClock
     html = render_inventory_html(
         build_inventory(example, load_endpoint_rows(engine), generated_at=clock.now())
     )
-    page = _page(html)
+    page = parse_page(html)
 
     assert SCRIPT not in html
     assert "script" not in page.tags and "img" not in page.tags
@@ -289,7 +267,7 @@ def test_the_page_shows_counts_then_a_table_per_class(example: Spec) -> None:
         _row("GET", "/internal/debug/customers", 7, 0, {404: 7}),
     ]
     html = render_inventory_html(build_inventory(example, rows, generated_at=datetime.fromtimestamp(T0, UTC)))
-    page = _page(html)
+    page = parse_page(html)
     text = " ".join(" ".join(page.text).split())
     assert "Example Shop customers API 1.4.0 · generated 2026-03-01 09:00 UTC · 19 requests counted" in text
     for expected in (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from dataward.policy import Policy, load_policy
 from dataward.policy.disclosure import NO_AUTOMATED_DECISIONS, subject_information
 from dataward.rights.report_html import render_access_report
+from support import parse_page
 
 POLICY = Path(__file__).resolve().parents[1] / "policy" / "data" / "records.yaml"
 SCRIPT = "<script>alert(1)</script>"
@@ -21,30 +21,6 @@ BREAKOUT = '"><img src=x onerror=alert(document.cookie)>'
 @pytest.fixture
 def policy() -> Policy:
     return load_policy(POLICY)
-
-
-class _Page(HTMLParser):
-    """The tags, attributes and text a browser would see."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attributes: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attributes += attrs
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def _page(html: str) -> _Page:
-    page = _Page()
-    page.feed(html)
-    page.close()
-    return page
 
 
 def _report(policy: Policy, **overrides: Any) -> dict[str, Any]:
@@ -77,7 +53,7 @@ def test_stored_values_come_out_escaped(policy: Policy, hostile: str) -> None:
         subject_id=hostile,
     )
     html = render_access_report(report)
-    page = _page(html)
+    page = parse_page(html)
 
     assert hostile not in html
     assert "script" not in page.tags and "img" not in page.tags
@@ -87,7 +63,7 @@ def test_stored_values_come_out_escaped(policy: Policy, hostile: str) -> None:
 
 def test_the_page_is_self_contained_without_scripts_or_remote_content(policy: Policy) -> None:
     html = render_access_report(_report(policy))
-    page = _page(html)
+    page = parse_page(html)
     assert page.tags[0] == "html" and "style" in page.tags
     assert not {"script", "link", "img", "iframe", "object", "embed"} & set(page.tags)
     assert not [value for name, value in page.attributes if name in {"src", "href"}]
@@ -97,7 +73,7 @@ def test_the_page_is_self_contained_without_scripts_or_remote_content(policy: Po
 
 
 def test_the_page_shows_the_data_the_consent_history_and_every_art_15_item(policy: Policy) -> None:
-    text = " ".join(" ".join(_page(render_access_report(_report(policy))).text).split())
+    text = " ".join(" ".join(parse_page(render_access_report(_report(policy))).text).split())
     for expected in [
         "Your personal data held by Example SaaS GmbH",
         "0b6f2a1e-8c47-4d0e-9d8a-2f1c4b7e9a10",
@@ -127,7 +103,7 @@ def test_the_page_shows_the_data_the_consent_history_and_every_art_15_item(polic
 def test_a_subject_with_no_data_gets_a_page_that_says_so(policy: Policy) -> None:
     report = _report(policy, data={}, consent=[], information=subject_information(policy, []))
     del report["withheld"]
-    text = " ".join(_page(render_access_report(report)).text)
+    text = " ".join(parse_page(render_access_report(report)).text)
     assert "We hold no personal data about you." in text
     assert "Send the product newsletter" not in text
 
