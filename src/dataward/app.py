@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from dataward import __version__
 from dataward.api.middleware import SecurityMiddleware
+from dataward.api.openapi import document_api
 from dataward.api.problems import install_problem_handlers
 from dataward.audit.routes import router as audit_router
 from dataward.background import run_background
@@ -71,7 +70,7 @@ def create_app(vault: Vault, *, access_log: bool = True, background: bool = Fals
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
-    _document_security(app)
+    document_api(app, vault.settings.token_ttl_seconds)
     app.add_middleware(
         SecurityMiddleware,
         max_body_bytes=vault.settings.max_body_bytes,
@@ -79,22 +78,3 @@ def create_app(vault: Vault, *, access_log: bool = True, background: bool = Fals
         guard=vault.guard,
     )
     return app
-
-
-def _document_security(app: FastAPI) -> None:
-    """Declare in the OpenAPI document that every operation takes a bearer token, except those
-    that say otherwise (the token endpoint and the JWKS)."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            }
-            schema["security"] = [{"bearerAuth": []}]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

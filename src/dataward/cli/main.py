@@ -18,6 +18,7 @@ from dataward.cli import (
     retention,
     rights,
     ropa,
+    scan,
     serve,
 )
 from dataward.cli._common import err_console
@@ -27,8 +28,9 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="dataward",
-    help="Dataward: an encrypted, purpose-bound personal-data vault, and a gateway that puts the "
-    "same controls in front of an existing API.\n\nExample: dataward init && dataward serve",
+    help="Dataward: an encrypted, purpose-bound personal-data vault, a gateway that puts the "
+    "same controls in front of an existing API, and a scanner that audits APIs for them."
+    "\n\nExample: dataward init && dataward serve",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -45,6 +47,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(retention.app, name="retention")
 app.add_typer(rights.app, name="rights")
+app.add_typer(scan.app, name="scan")
 
 
 def _version(value: bool) -> None:

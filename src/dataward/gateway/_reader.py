@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from dataward.errors import Problem
-from dataward.gateway._refs import RefResolver, escape_pointer, is_broken
+from dataward.gateway._refs import RefResolver, is_broken
 from dataward.gateway.errors import SpecError
 from dataward.gateway.spec import (
     HTTP_METHODS,
@@ -25,6 +25,7 @@ from dataward.gateway.spec import (
     Spec,
     is_json_media_type,
 )
+from dataward.pointers import escape_pointer
 
 __all__ = ["read_spec"]
 

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from dataward.errors import Problem
+from dataward.pointers import escape_pointer, unescape_pointer
 
 __all__ = ["REF_BASE", "RefResolver", "escape_pointer", "is_broken"]
 
@@ -67,11 +68,6 @@ class _Broken(dict[str, Any]):
 def is_broken(node: object) -> bool:
     """Whether `node` stands for a reference that could not be resolved (say nothing more of it)."""
     return isinstance(node, _Broken)
-
-
-def escape_pointer(token: str) -> str:
-    """One reference token of a JSON pointer (RFC 6901): `~` as `~0`, `/` as `~1`."""
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 class RefResolver:
@@ -175,7 +171,7 @@ class RefResolver:
     def _lookup(self, target: str, where: str, ref: str) -> Any:
         node: Any = self._document
         for raw in target.split("/")[1:]:
-            token = raw.replace("~1", "/").replace("~0", "~")
+            token = unescape_pointer(raw)
             if isinstance(node, dict) and token in node:
                 node = node[token]
             elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
