@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from dataward.cli._console import console, err_console
 from dataward.net import is_loopback
 from dataward.services import Vault
 from dataward.settings import Settings
@@ -28,8 +28,6 @@ __all__ = [
     "settings_for",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
 
 DirOption = Annotated[
     Path | None,

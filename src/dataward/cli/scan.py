@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dataward.cli._common import console, err_console
+from dataward.cli._console import console, err_console
 from dataward.scanner.findings import Severity
 from dataward.scanner.report_html import render_scan_html
 from dataward.scanner.reports import to_json, to_sarif

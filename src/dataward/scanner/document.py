@@ -106,6 +106,7 @@ class SpecDocument:
     data: Json
     dialect: Dialect
     unresolved: list[tuple[str, str]] = field(default_factory=list)  # (pointer of the $ref, target)
+    _children: dict[int, dict[str, tuple[yaml.Node, int]]] = field(default_factory=dict, repr=False)
 
     # -- references ----------------------------------------------------------------------------
 
@@ -149,11 +150,27 @@ class SpecDocument:
             return None
         line = node.start_mark.line + 1
         for token in _tokens(pointer):
-            child = _child(node, token)
+            child = self._child(node, token)
             if child is None:
                 break
             node, line = child
         return line
+
+    def _child(self, node: yaml.Node, token: str) -> tuple[yaml.Node, int] | None:
+        """The node under `token`, and its line; a mapping's keys are indexed on first use."""
+        if isinstance(node, yaml.MappingNode):
+            index = self._children.get(id(node))
+            if index is None:
+                index = self._children[id(node)] = {
+                    str(key.value): (value, key.start_mark.line + 1)
+                    for key, value in node.value
+                    if isinstance(key, yaml.ScalarNode)
+                }
+            return index.get(token)
+        if isinstance(node, yaml.SequenceNode) and token.isdigit() and int(token) < len(node.value):
+            child = node.value[int(token)]
+            return child, child.start_mark.line + 1
+        return None
 
     @cached_property
     def _root_node(self) -> yaml.Node | None:
@@ -207,12 +224,6 @@ class SpecDocument:
         if self.dialect == "3.1":
             out.extend(self._operations_in(self.data.get("webhooks"), "/webhooks", callback=True))
         return out
-
-    def callbacks_and_webhooks(self) -> Iterator[Operation]:
-        for operation in self.operations:
-            if operation.is_callback:
-                yield operation
-            yield from operation.callbacks
 
     def _operations_in(self, paths: Any, base: str, *, callback: bool) -> Iterator[Operation]:
         for template, value in _items(paths):
@@ -376,14 +387,3 @@ def _items(value: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
             yield str(key), item
-
-
-def _child(node: yaml.Node, token: str) -> tuple[yaml.Node, int] | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and str(key.value) == token:
-                return value, key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode) and token.isdigit() and int(token) < len(node.value):
-        child = node.value[int(token)]
-        return child, child.start_mark.line + 1
-    return None

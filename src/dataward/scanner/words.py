@@ -46,9 +46,9 @@ _PRIVILEGED = frozenset({"admin", "is_admin", "isadmin", "role", "roles", "is_su
 _URL_TOKENS = frozenset({"url", "uri", "href", "link", "callback", "webhook", "redirect", "return",
                          "next", "target", "dest", "destination", "endpoint", "feed", "proxy",
                          "image", "avatar", "icon", "fetch", "domain", "host", "site"})  # fmt: skip
+# Alone, these name a URL; `host`, `domain`, `next` or `target` alone name many other things.
 _URL_ALONE = frozenset({"url", "uri", "href", "link", "callback", "webhook", "redirect", "endpoint",
-                        "feed", "proxy", "host", "domain", "next", "target", "dest", "destination",
-                        "return_to", "returnto", "continue", "goto"})  # fmt: skip
+                        "feed", "proxy", "dest", "destination", "return_to", "returnto", "goto"})  # fmt: skip
 _PAGE_SIZE = frozenset({"limit", "page_size", "pagesize", "per_page", "perpage", "size", "count",
                         "top", "first", "last", "max", "max_results", "maxresults", "take",
                         "page_limit", "batch_size", "rows", "n"})  # fmt: skip

@@ -6,6 +6,7 @@ import sqlite3
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -46,10 +47,11 @@ def test_every_command_has_help_with_an_example() -> None:
     root = typer.main.get_command(app)
     runner = CliRunner()
 
-    def walk(command: object, path: list[str]) -> list[list[str]]:
+    def walk(command: Any, path: list[str]) -> list[list[str]]:
         found = [path]
-        for name, sub in getattr(command, "commands", {}).items():  # a group's subcommands
-            found += walk(sub, [*path, name])
+        if hasattr(command, "list_commands"):  # a group: its subcommands, loaded as they are asked for
+            for name in command.list_commands(None):
+                found += walk(command.get_command(None, name), [*path, name])
         return found
 
     commands = walk(root, [])

@@ -7,9 +7,9 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 import isodate
-from dataward.scanner.fields import FieldKind, classify_field
 
 from dataward.scanner.document import Operation, Parameter
+from dataward.scanner.fields import FieldKind, classify_field
 from dataward.scanner.findings import Finding, Severity
 from dataward.scanner.schemas import types_of
 from dataward.scanner.spec_rules._context import Context
@@ -63,7 +63,14 @@ def unprotected(ctx: Context) -> Iterator[Finding]:
 
 
 def schemes(ctx: Context) -> Iterator[Finding]:
+    """Weak schemes, found where they are defined and named by the first operation that uses them."""
+    users: dict[str, Operation] = {}
+    for operation in ctx.operations:
+        for requirement in operation.security or ():
+            for scheme_name in requirement:
+                users.setdefault(scheme_name, operation)
     for name, (scheme, pointer) in ctx.document.security_schemes.items():
+        user = users.get(name)
         kind = str(scheme.get("type", "")).lower()
         http = str(scheme.get("scheme", "")).lower()
         if kind == "http" and http == "basic":
@@ -71,12 +78,14 @@ def schemes(ctx: Context) -> Iterator[Finding]:
                 "API2-BASIC-AUTH",
                 f"security scheme `{name}` is HTTP Basic: a password on every call",
                 pointer,
+                user,
             )
         elif kind == "apikey" and scheme.get("in") == "query":
             yield ctx.finding(
                 "API2-CREDENTIALS-IN-QUERY",
                 f"security scheme `{name}` takes its API key in the query string",
                 pointer,
+                user,
             )
         if (kind == "http" and http == "bearer") or kind in ("oauth2", "openidconnect"):
             yield from _lifetime(ctx, name, scheme, pointer)

@@ -82,14 +82,17 @@ def bulk_exports(ctx: Context) -> Iterator[Finding]:
 
 
 def callbacks(ctx: Context) -> Iterator[Finding]:
-    for callback in ctx.document.callbacks_and_webhooks():
+    """Callbacks are reported at the operation that registers them; 3.1 webhooks at themselves."""
+    sent = [(o, c) for o in ctx.operations for c in o.callbacks]
+    sent += [(w, w) for w in ctx.document.operations if w.is_callback]
+    for owner, callback in sent:
         names = sorted({p.property.name for p in ctx.personal_properties(callback.bodies, sent=True)})
         if names:
             yield ctx.finding(
                 "GDPR-CALLBACK-PERSONAL-DATA",
                 f"the callback {callback.label} sends personal data to its receiver ({', '.join(names)})",
                 callback.pointer,
-                callback,
+                owner,
                 evidence={"fields": names},
             )
 
