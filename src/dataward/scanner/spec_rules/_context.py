@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dataward.scanner.fields import FieldKind, classify_field
-
 from dataward.scanner.catalogue import rule
 from dataward.scanner.document import Media, Operation, SpecDocument
+from dataward.scanner.fields import FieldKind, classify_field
 from dataward.scanner.findings import Finding, Location, Severity
 from dataward.scanner.schemas import Property, properties
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.scanner.fields import FieldKind, is_special_category
-
 from dataward.scanner.document import Media, Operation
+from dataward.scanner.fields import FieldKind, is_special_category
 from dataward.scanner.findings import Finding, Severity
 from dataward.scanner.schemas import properties, subschemas, types_of
 from dataward.scanner.spec_rules._context import Context, is_success
