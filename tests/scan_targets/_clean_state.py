@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 
-from scan_targets._people import STAFF, StaffTable
+from scan_targets._people import STAFF, StaffTable, StaffTableHolder, store_of
 
 __all__ = [
     "TOKEN_LIFETIME",
@@ -104,7 +104,7 @@ class StoredDocument:
 
 
 @dataclass
-class CleanStore:
+class CleanStore(StaffTableHolder):
     """All of one app instance's state."""
 
     authority: TokenAuthority
@@ -138,22 +138,9 @@ class CleanStore:
             return None
         return account if account.password_matches(password) else None
 
-    def open(self) -> None:
-        self.staff = StaffTable(ids=self.employee_ids)
-
-    def close(self) -> None:
-        if self.staff is not None:
-            self.staff.close()
-            self.staff = None
-
-    def table(self) -> StaffTable:
-        if self.staff is None:
-            raise RuntimeError("the staff table opens with the app: use `with TestClient(app)`")
-        return self.staff
+    def staff_ids(self) -> Sequence[int | str]:
+        return self.employee_ids
 
 
 def get_store(request: Request) -> CleanStore:
-    store = request.app.state.store
-    if not isinstance(store, CleanStore):
-        raise TypeError("app.state.store is not a CleanStore")
-    return store
+    return store_of(request, CleanStore)

@@ -11,9 +11,19 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["DEMO_PASSWORDS", "DEPARTMENTS", "STAFF", "StaffMember", "StaffTable"]
+from fastapi import Request
+
+__all__ = [
+    "DEMO_PASSWORDS",
+    "DEPARTMENTS",
+    "STAFF",
+    "StaffMember",
+    "StaffTable",
+    "StaffTableHolder",
+    "store_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +89,36 @@ class StaffTable:
 
     def close(self) -> None:
         self._connection.close()
+
+
+_Store = TypeVar("_Store")
+
+
+class StaffTableHolder:
+    """What both apps' stores share: the staff table, open while the app runs."""
+
+    staff: StaffTable | None
+
+    def staff_ids(self) -> Sequence[int | str]:
+        raise NotImplementedError
+
+    def open(self) -> None:
+        self.staff = StaffTable(ids=self.staff_ids())
+
+    def close(self) -> None:
+        if self.staff is not None:
+            self.staff.close()
+            self.staff = None
+
+    def table(self) -> StaffTable:
+        if self.staff is None:
+            raise RuntimeError("the staff table opens with the app: use `with TestClient(app)`")
+        return self.staff
+
+
+def store_of(request: Request, kind: type[_Store]) -> _Store:
+    """The app's store, of the kind its routes expect."""
+    store = request.app.state.store
+    if not isinstance(store, kind):
+        raise TypeError(f"app.state.store is not a {kind.__name__}")
+    return store

@@ -13,13 +13,13 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 
-from scan_targets._people import STAFF, StaffTable
+from scan_targets._people import STAFF, StaffTable, StaffTableHolder, store_of
 
 __all__ = [
     "TOKEN_LIFETIME",
@@ -109,7 +109,7 @@ def _documents() -> dict[int, Record]:
 
 
 @dataclass
-class VulnerableStore:
+class VulnerableStore(StaffTableHolder):
     """All of one app instance's state."""
 
     accounts: dict[str, Record] = field(default_factory=_accounts)
@@ -119,22 +119,9 @@ class VulnerableStore:
     sick_leave: list[Record] = field(default_factory=list)
     staff: StaffTable | None = None  # open while the app runs
 
-    def open(self) -> None:
-        self.staff = StaffTable(ids=range(1, len(STAFF) + 1))
-
-    def close(self) -> None:
-        if self.staff is not None:
-            self.staff.close()
-            self.staff = None
-
-    def table(self) -> StaffTable:
-        if self.staff is None:
-            raise RuntimeError("the staff table opens with the app: use `with TestClient(app)`")
-        return self.staff
+    def staff_ids(self) -> Sequence[int | str]:
+        return range(1, len(STAFF) + 1)
 
 
 def get_store(request: Request) -> VulnerableStore:
-    store = request.app.state.store
-    if not isinstance(store, VulnerableStore):
-        raise TypeError("app.state.store is not a VulnerableStore")
-    return store
+    return store_of(request, VulnerableStore)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from dataward.errors import DatawardError
+from dataward.gateway.spec import HTTP_METHODS
 from dataward.pointers import escape_pointer, unescape_pointer
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "parse_document",
 ]
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 Dialect = Literal["2.0", "3.0", "3.1"]
 Json = dict[str, Any]
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -84,6 +84,15 @@ class Operation:
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
+
+    @property
+    def operation_id(self) -> str:
+        value = self.raw.get("operationId")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(t for t in self.raw.get("tags") or () if isinstance(t, str))
 
     @property
     def deprecated(self) -> bool:

@@ -25,7 +25,7 @@ def load_document(source: str, *, timeout: float = 30.0) -> SpecDocument:
             with httpx.stream("GET", source, timeout=timeout, follow_redirects=True) as response:
                 if response.status_code != 200:
                     raise SpecUnreadable(f"{source} answered {response.status_code}")
-                body = b""
+                body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > MAX_DOCUMENT_BYTES:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from dataward.scanner.catalogue import rule
@@ -26,8 +27,10 @@ class PersonalProperty:
 @dataclass
 class Context:
     document: SpecDocument
+    # (schema pointer, sent) -> its personal properties: several rules ask about the same bodies
+    _personal: dict[tuple[str, bool], tuple[PersonalProperty, ...]] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def operations(self) -> list[Operation]:
         """The operations callers call (callbacks and webhooks are the API calling out)."""
         return [o for o in self.document.operations if not o.is_callback]
@@ -53,16 +56,24 @@ class Context:
     def personal_properties(self, media: Iterable[Media], *, sent: bool) -> Iterator[PersonalProperty]:
         """Personal properties of these bodies: what the server sends (`sent`: responses,
         callbacks) leaves out `writeOnly` ones, what it receives leaves out `readOnly` ones."""
-        skip = "writeOnly" if sent else "readOnly"
         for item in media:
-            for prop in properties(self.document, item.schema, item.pointer):
-                if prop.schema.get(skip) is True:
-                    continue
-                match = classify_field(prop.name)
-                if match is not None:
-                    yield PersonalProperty(prop, match.kind)
-                elif prop.schema.get("x-pii") not in (None, False):
-                    yield PersonalProperty(prop, None)
+            key = (item.pointer, sent)
+            found = self._personal.get(key)
+            if found is None:
+                found = self._personal[key] = tuple(
+                    self._personal_in(item, "writeOnly" if sent else "readOnly")
+                )
+            yield from found
+
+    def _personal_in(self, media: Media, skip: str) -> Iterator[PersonalProperty]:
+        for prop in properties(self.document, media.schema, media.pointer):
+            if prop.schema.get(skip) is True:
+                continue
+            match = classify_field(prop.name)
+            if match is not None:
+                yield PersonalProperty(prop, match.kind)
+            elif prop.schema.get("x-pii") not in (None, False):
+                yield PersonalProperty(prop, None)
 
 
 def is_success(status: str) -> bool:

@@ -157,8 +157,7 @@ def admin_scopes(ctx: Context) -> Iterator[Finding]:
     ordinary: list[Mapping[str, tuple[str, ...]]] = []
     admin: list[Operation] = []
     for operation in ctx.operations:
-        tags = tuple(str(t) for t in operation.raw.get("tags") or () if isinstance(t, str))
-        if is_admin_path(operation.path, str(operation.raw.get("operationId", "")), tags):
+        if is_admin_path(operation.path, operation.operation_id, operation.tags):
             admin.append(operation)
         elif operation.secured and operation.security:
             ordinary.extend(operation.security)

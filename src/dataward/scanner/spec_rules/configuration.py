@@ -103,7 +103,9 @@ def _declared_values(schema: dict[str, Any]) -> list[Any]:
     for key in ("const", "default", "example"):
         if key in schema:
             values.append(schema[key])
-    values.extend(schema.get("examples") or [] if isinstance(schema.get("examples"), list) else [])
+    examples = schema.get("examples")
+    if isinstance(examples, list):
+        values.extend(examples)
     return values
 
 

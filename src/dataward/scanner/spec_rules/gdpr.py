@@ -66,9 +66,7 @@ def special_categories(ctx: Context) -> Iterator[Finding]:
 
 def bulk_exports(ctx: Context) -> Iterator[Finding]:
     for operation in ctx.operations:
-        if operation.method != "GET" or not is_export_path(
-            operation.path, str(operation.raw.get("operationId", ""))
-        ):
+        if operation.method != "GET" or not is_export_path(operation.path, operation.operation_id):
             continue
         if bounded_page_size(operation):
             continue

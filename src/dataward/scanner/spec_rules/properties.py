@@ -57,8 +57,7 @@ def privileged_properties(ctx: Context) -> Iterator[Finding]:
     for operation in ctx.operations:
         if operation.method not in _WRITES:
             continue
-        tags = tuple(str(t) for t in operation.raw.get("tags") or ())
-        if is_admin_path(operation.path, str(operation.raw.get("operationId", "")), tags):
+        if is_admin_path(operation.path, operation.operation_id, operation.tags):
             continue  # setting roles is what admin operations are for
         for body in _json_bodies(operation):
             for prop in properties(ctx.document, body.schema, body.pointer):
