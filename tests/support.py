@@ -283,3 +283,44 @@ def parse_page(html: str) -> Page:
     page.feed(html)
     page.close()
     return page
+
+
+# -- the scan targets, served ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServedTarget:
+    """One of `tests/scan_targets/` running in a process of its own on loopback."""
+
+    name: str
+    base_url: str
+    spec_path: Path  # its OpenAPI document, fetched once it answered
+
+    def token(self, username: str) -> str:
+        from scan_targets.manifest import DEMO_PASSWORDS  # noqa: PLC0415 - only the scan tests need it
+
+        answer = httpx.post(
+            f"{self.base_url}/auth/login",
+            json={"username": username, "password": DEMO_PASSWORDS[username]},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["access_token"]
+        return token
+
+
+@contextmanager
+def serving_target(name: str, folder: Path) -> Iterator[ServedTarget]:
+    """`tests/scan_targets/<name>.py` (vulnerable_api or clean_api) served until the block ends."""
+    port = free_port()
+    script = Path(__file__).resolve().parent / "scan_targets" / f"{name}.py"
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        [sys.executable, str(script), "--port", str(port)],
+        os.environ,
+        f"{base}/openapi.json",
+        folder / f"{name}.log",
+    ):
+        spec = folder / f"{name}-openapi.json"
+        spec.write_text(httpx.get(f"{base}/openapi.json", timeout=10).text, encoding="utf-8")
+        yield ServedTarget(name, base, spec)

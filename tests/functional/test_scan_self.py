@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from dataward.app import create_app
 from dataward.services import Vault
 from support import run_dataward
@@ -43,3 +45,38 @@ def test_the_vaults_own_spec_has_nothing_high(vault: Vault, tmp_path: Path) -> N
         "POST /v1/me/challenges",
         "GET /metrics",
     }
+
+
+def _client_token(base: str, home: Path, name: str) -> str:
+    client = run_dataward(
+        home.parent, "clients", "add", name, "--role", "support-agent", "--dir", home, "--json"
+    )
+    assert client.code == 0, client.err
+    credentials = client.json()
+    form = {"grant_type": "client_credentials", "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"], "scope": "support"}  # fmt: skip
+    answer = httpx.post(f"{base}/oauth/token", data=form, timeout=10)
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["access_token"]
+    return token
+
+
+def test_a_live_scan_of_a_running_vault_with_two_identities_finds_nothing_high(
+    readme_server: tuple[int, Path], tmp_path: Path
+) -> None:
+    port, home = readme_server
+    base = f"http://127.0.0.1:{port}"
+    for name in ("alice", "bob"):  # tokens in files: never on a command line
+        (tmp_path / f"{name}.jwt").write_text(_client_token(base, home, f"scan-{name}"), encoding="utf-8")
+    ran = run_dataward(
+        tmp_path, "scan", "live", "--spec", f"{base}/openapi.json", "--base-url", base,
+        "--identity", f"alice=@{tmp_path / 'alice.jwt'}", "--identity", f"bob=@{tmp_path / 'bob.jwt'}",
+        "--allow-destructive", "--config", ROOT / ".dataward-scan.yaml",
+        "--format", "json", "--fail-on", "high",
+    )  # fmt: skip
+    report = ran.json()
+    high = [f"{f['rule']} {f['operation']}: {f['message']}" for f in report["findings"]
+            if f["severity"] in ("high", "critical")]  # fmt: skip
+    assert high == [] and ran.code == 0, high
+    assert report["details"]["requests"] > 50  # the probes really ran
+    assert report["details"]["identities"] == ["alice", "bob"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +17,9 @@ from rich.table import Table
 
 from dataward.cli._console import console, err_console
 from dataward.scanner.findings import Severity
+from dataward.scanner.live.client import Budget
+from dataward.scanner.live.context import Identity
+from dataward.scanner.live_scan import scan_live
 from dataward.scanner.report_html import render_scan_html
 from dataward.scanner.reports import to_json, to_sarif
 from dataward.scanner.results import ScanResult
@@ -23,8 +29,8 @@ from dataward.scanner.suppressions import ScanConfig, load_scan_config
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Audit an API for OWASP API Security Top 10 (2023) and GDPR problems.\n\n"
-    "Example: dataward scan spec openapi.yaml --format sarif --output dataward.sarif",
+    help="Audit an API for OWASP API Security Top 10 (2023) and GDPR problems, from its spec or live."
+    "\n\nExample: dataward scan spec openapi.yaml --format sarif --output dataward.sarif",
     no_args_is_help=True,
 )
 
@@ -85,6 +91,91 @@ def spec(
     _report(result, output_format, output)
     if result.fails(threshold):
         raise typer.Exit(1)
+
+
+@app.command("live")
+def live(
+    spec: Annotated[
+        str, typer.Option("--spec", help="The API's OpenAPI document: a file or an http(s) URL.")
+    ],
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where the API runs, e.g. http://127.0.0.1:9100.")
+    ],
+    identity: Annotated[
+        list[str],
+        typer.Option(
+            "--identity",
+            help="NAME=TOKEN, NAME=@FILE or NAME=env:VARIABLE; give two ordinary identities for the "
+            "object-level checks. Prefer @FILE or env: (a token on the command line is visible to "
+            "other users of the machine).",
+        ),
+    ],
+    allow_destructive: Annotated[
+        bool,
+        typer.Option(
+            "--allow-destructive", help="Also send POST, PUT, PATCH and DELETE (objects are changed)."
+        ),
+    ] = False,
+    max_requests: Annotated[int, typer.Option(help="Stop after this many requests.", min=1)] = 2000,
+    max_seconds: Annotated[float, typer.Option(help="Stop after this many seconds.", min=1)] = 300.0,
+    output_format: FormatOption = Format.TABLE,
+    output: OutputOption = None,
+    fail_on: FailOnOption = "high",
+    config: ConfigOption = None,
+) -> None:
+    """Probe a running API: broken object-level authorisation between two identities, forged,
+    expired and query-string tokens, admin functions, mass assignment, excessive exposure, rate
+    limits, injection, user enumeration, shadow endpoints and server errors. Bounded by
+    --max-requests and --max-seconds; reads only, unless --allow-destructive. Run it against a test
+    deployment, never production.
+
+    Example: dataward scan live --spec openapi.yaml --base-url http://127.0.0.1:9100
+    --identity alice=@alice.jwt --identity bob=env:BOB_TOKEN
+    """
+    threshold = _threshold(fail_on)
+    settings = _config(config)
+    identities = [_identity(text) for text in identity]
+    document = load_document(spec)
+    with console_progress() as step:
+        result = scan_live(
+            document, base_url, identities, allow_destructive=allow_destructive,
+            budget=Budget(max_requests, max_seconds), config=settings, progress=step,
+        )  # fmt: skip
+    _report(result, output_format, output)
+    notes = result.details.get("notes")
+    for note in notes if isinstance(notes, list) else []:
+        err_console.print(f"[yellow]note:[/] {escape(str(note))}")
+    if result.fails(threshold):
+        raise typer.Exit(1)
+
+
+def _identity(text: str) -> Identity:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value:
+        err_console.print("[red]error:[/] --identity takes NAME=TOKEN, NAME=@FILE or NAME=env:VARIABLE")
+        raise typer.Exit(2)
+    if value.startswith("@"):
+        try:
+            value = Path(value[1:]).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            err_console.print(
+                f"[red]error:[/] --identity {escape(name)}: cannot read {escape(value[1:])}: {exc.strerror}"
+            )
+            raise typer.Exit(2) from None
+    elif value.startswith("env:"):
+        variable = value[4:]
+        value = os.environ.get(variable, "").strip()
+        if not value:
+            err_console.print(f"[red]error:[/] --identity {escape(name)}: ${escape(variable)} is not set")
+            raise typer.Exit(2)
+    return Identity(name.strip(), value)
+
+
+@contextmanager
+def console_progress() -> Iterator[Callable[[str], None]]:
+    """A spinner on standard error naming the probe that runs."""
+    with err_console.status("starting") as status:
+        yield lambda label: status.update(f"probing: {label}")
 
 
 def _threshold(text: str) -> Severity | None:

@@ -84,3 +84,25 @@ def test_bad_input_exits_2_with_a_reason(tmp_path: Path) -> None:
     config.write_text("ignore:\n  - rule: API8-PLAIN-HTTP\n", encoding="utf-8")
     ran = run_dataward(tmp_path, "scan", "spec", write_spec(tmp_path), "--config", config)
     assert ran.code == 2 and "say why this finding is accepted" in ran.err
+
+
+def test_scan_live_refuses_malformed_identities_before_any_request(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    base = ["scan", "live", "--spec", spec, "--base-url", "http://127.0.0.1:9"]
+    ran = run_dataward(tmp_path, *base, "--identity", "alice")
+    assert ran.code == 2 and "NAME=TOKEN" in ran.err
+    ran = run_dataward(tmp_path, *base, "--identity", f"alice=@{tmp_path / 'absent.jwt'}")
+    assert ran.code == 2 and "cannot read" in ran.err
+    ran = run_dataward(tmp_path, *base, "--identity", "alice=env:DATAWARD_NOT_SET_ANYWHERE")
+    assert ran.code == 2 and "is not set" in ran.err
+
+
+def test_scan_live_against_nothing_listening_reports_and_exits_cleanly(tmp_path: Path) -> None:
+    token = tmp_path / "a.jwt"
+    token.write_text("not-a-jwt", encoding="utf-8")
+    ran = run_dataward(
+        tmp_path, "scan", "live", "--spec", write_spec(tmp_path), "--base-url", "http://127.0.0.1:9",
+        "--identity", f"a=@{token}", "--identity", f"b=@{token}", "--format", "json", "--max-seconds", "30",
+    )  # fmt: skip
+    assert ran.code in (0, 1), ran.err
+    assert ran.json()["kind"] == "live" and "not-a-jwt" not in ran.out

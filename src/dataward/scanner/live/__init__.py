@@ -1,0 +1,1 @@
+"""`scan live`: probes against a running API, bounded in requests and time."""
