@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from dataward.pointers import escape_pointer
-from dataward.scanner.document import SpecDocument
+from dataward.scanner.document import Operation, SpecDocument
 
-__all__ = ["Property", "properties", "subschemas", "types_of"]
+__all__ = ["LIST_KEYS", "Property", "properties", "returns_list", "subschemas", "types_of"]
 
 Json = dict[str, Any]
 
 _COMBINATORS = ("allOf", "anyOf", "oneOf")
+# Where a page object keeps its items: `{"items": [...], "next_cursor": ...}`.
+LIST_KEYS = frozenset({"items", "data", "results", "records", "entries", "content", "values",
+                       "list", "elements", "hits", "rows", "objects"})  # fmt: skip
 _SINGLE = ("items", "additionalProperties", "not", "contains", "unevaluatedProperties")
 
 
@@ -75,3 +78,19 @@ def _mapping(value: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
             yield str(key), item
+
+
+def returns_list(document: SpecDocument, operation: Operation) -> bool:
+    """Whether a success answer of `operation` is a list: an array, or a page object with one."""
+    for response in operation.responses:
+        if not (response.status.startswith("2") or response.status.upper() == "2XX"):
+            continue
+        for media in response.media:
+            schema, _ = document.resolve(media.schema, media.pointer)
+            if "array" in types_of(schema):
+                return True
+            for key, value in (schema.get("properties") or {}).items():
+                resolved, _ = document.resolve(value, media.pointer)
+                if key.lower() in LIST_KEYS and isinstance(resolved, dict) and "array" in types_of(resolved):
+                    return True
+    return False

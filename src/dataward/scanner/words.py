@@ -12,9 +12,11 @@ __all__ = [
     "is_export_path",
     "is_internal_path",
     "is_login_path",
+    "is_own_path",
     "is_page_size",
     "is_privileged_property",
     "is_public_by_nature",
+    "is_sign_in_path",
     "is_url_name",
     "name_tokens",
     "path_segments",
@@ -94,6 +96,24 @@ def is_export_path(path: str, operation_id: str = "") -> bool:
 
 def is_login_path(path: str) -> bool:
     return bool(_segment_words(path) & _LOGIN)
+
+
+# Paths under login words that create accounts or send mail: never burst or probe them as sign-ins.
+_ACCOUNT_MAKING = frozenset({"register", "signup", "sign-up", "reset", "forgot", "password-reset",
+                             "forgot-password", "reset-password"})  # fmt: skip
+# The caller's own resource: `/users/me`, `/profile`.
+_OWN = frozenset({"me", "self", "my", "myself", "current", "whoami", "profile", "account"})
+
+
+def is_sign_in_path(path: str) -> bool:
+    """A login that only checks credentials (not one that registers or resets)."""
+    return is_login_path(path) and not (_segment_words(path) & _ACCOUNT_MAKING)
+
+
+def is_own_path(path: str) -> bool:
+    """A path that names the caller's own resource by its last word (`/users/me`, `/account`)."""
+    segments = path_segments(path)
+    return bool(segments) and segments[-1] in _OWN
 
 
 def is_public_by_nature(path: str) -> bool:

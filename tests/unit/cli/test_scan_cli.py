@@ -88,7 +88,7 @@ def test_bad_input_exits_2_with_a_reason(tmp_path: Path) -> None:
 
 def test_scan_live_refuses_malformed_identities_before_any_request(tmp_path: Path) -> None:
     spec = write_spec(tmp_path)
-    base = ["scan", "live", "--spec", spec, "--base-url", "http://127.0.0.1:9"]
+    base: list[str | Path] = ["scan", "live", "--spec", spec, "--base-url", "http://127.0.0.1:9"]
     ran = run_dataward(tmp_path, *base, "--identity", "alice")
     assert ran.code == 2 and "NAME=TOKEN" in ran.err
     ran = run_dataward(tmp_path, *base, "--identity", f"alice=@{tmp_path / 'absent.jwt'}")

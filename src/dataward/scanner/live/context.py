@@ -19,7 +19,17 @@ from dataward.scanner.live.client import Answer, LiveClient
 from dataward.scanner.schemas import types_of
 from dataward.scanner.words import is_admin_path, is_login_path
 
-__all__ = ["Identity", "LiveContext", "Probe", "fill_path", "jwt_claims", "sample_value"]
+__all__ = [
+    "Identity",
+    "LiveContext",
+    "Probe",
+    "b64url",
+    "decode_segment",
+    "encode_segment",
+    "fill_path",
+    "jwt_claims",
+    "sample_value",
+]
 
 _PARAMETER = re.compile(r"\{([^}]+)\}")
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -38,13 +48,24 @@ class Identity:
 def jwt_claims(token: str) -> dict[str, Any] | None:
     """A JWT's payload, unverified (what the probes forge from), or None when it is not a JWT."""
     parts = token.split(".")
-    if len(parts) != 3:
-        return None
+    return decode_segment(parts[1]) if len(parts) == 3 else None
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def encode_segment(value: dict[str, Any]) -> str:
+    """A JWT header or payload segment."""
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def decode_segment(segment: str) -> dict[str, Any] | None:
     try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except ValueError:
         return None
-    return claims if isinstance(claims, dict) else None
+    return value if isinstance(value, dict) else None
 
 
 @dataclass

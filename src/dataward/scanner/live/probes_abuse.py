@@ -45,8 +45,13 @@ from dataward.scanner.document import Operation, Parameter, SpecDocument
 from dataward.scanner.findings import Finding, Severity
 from dataward.scanner.live.client import Answer
 from dataward.scanner.live.context import Identity, LiveContext, Probe, fill_path, sample_value
-from dataward.scanner.schemas import types_of
-from dataward.scanner.words import is_login_path, is_public_by_nature, path_segments, version_of
+from dataward.scanner.schemas import returns_list, types_of
+from dataward.scanner.words import (
+    is_public_by_nature,
+    is_sign_in_path,
+    path_segments,
+    version_of,
+)
 
 __all__ = ["PROBES"]
 
@@ -343,15 +348,12 @@ def _schema_of(parameter: Parameter, document: SpecDocument) -> dict[str, Any]:
 _BURST = 25
 _BURST_SECONDS = 10.0
 _MAX_LISTS = 3
-_NOT_LOGINS = frozenset({"register", "signup", "sign-up", "password-reset", "forgot-password",
-                         "reset-password"})  # fmt: skip
 
 
 def rate_limits(context: LiveContext) -> Iterator[Finding]:
     identity = context.identities[0] if context.identities else None
-    logins = [o for o in context.operations if o.method == "POST" and is_login_path(o.path)
-              and not set(path_segments(o.path)) & _NOT_LOGINS]  # fmt: skip
-    lists = [o for o in context.reads() if not o.path_parameters and _returns_list(o, context.document)]
+    logins = [o for o in context.operations if o.method == "POST" and is_sign_in_path(o.path)]
+    lists = [o for o in context.reads() if not o.path_parameters and returns_list(context.document, o)]
     for operation, caller in [*((o, None) for o in logins), *((o, identity) for o in lists[:_MAX_LISTS])]:
         if context.may_call(operation) and (burst := _burst(context, operation, caller)):
             sent, seconds = burst
@@ -377,17 +379,6 @@ def _burst(context: LiveContext, operation: Operation, identity: Identity | None
         if answer.status in (0, 429) or (identity is not None and sent == 1 and not answer.ok):
             return None  # limited; or no answer, or a list not this identity's to read: no verdict
     return _BURST, time.monotonic() - started
-
-
-def _returns_list(operation: Operation, document: SpecDocument) -> bool:
-    for response in (r for r in operation.responses if r.status.startswith("2")):
-        for media in response.media:
-            schema, _ = document.resolve(media.schema, media.pointer)
-            properties = schema.get("properties") if isinstance(schema, dict) else None
-            members = [document.resolve(s, "")[0] for s in (properties or {}).values()]
-            if any(isinstance(s, dict) and "array" in types_of(s) for s in (schema, *members)):
-                return True
-    return False
 
 
 PROBES: tuple[Probe, ...] = (shadow_endpoints, injection, server_errors, rate_limits)

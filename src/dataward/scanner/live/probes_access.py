@@ -40,8 +40,8 @@ from dataward.scanner.document import Operation
 from dataward.scanner.fields import FieldKind, classify_field
 from dataward.scanner.findings import Finding
 from dataward.scanner.live.context import Identity, LiveContext, Probe, sample_value
-from dataward.scanner.schemas import properties
-from dataward.scanner.words import path_segments
+from dataward.scanner.schemas import LIST_KEYS, properties
+from dataward.scanner.words import is_own_path, path_segments
 
 __all__ = ["PROBES", "admin_reachable", "broken_object_level", "excessive_exposure", "mass_assignment"]
 
@@ -50,8 +50,6 @@ _MAX_IDENTITIES = 5  # admin_reachable: requests per operation
 _MAX_IDS = 3  # broken_object_level: A's listed objects B tries to read, per object operation
 _MAX_ITEMS = 50  # list items walked or read ids from, per answer
 _MAX_DEPTH = 8
-_LIST_KEYS = ("items", "data", "results", "records", "content", "entries", "rows", "values")
-_OWN_SEGMENTS = frozenset({"me", "self", "my", "profile", "account", "myself", "current"})
 _PRIVILEGED: dict[str, Any] = {
     "is_admin": True, "role": "admin", "admin": True, "verified": True, "permissions": ["admin"],
 }  # fmt: skip
@@ -266,7 +264,7 @@ def _delete(ctx: LiveContext, objects: list[Operation], owner: Identity, object_
 def _ids(body: Any, collection_path: str, id_name: str) -> list[Any]:
     """The object ids a list answer shows (the array, or the array under `items`, `data`, ...)."""
     if isinstance(body, dict):
-        body = next((body[k] for k in _LIST_KEYS if isinstance(body.get(k), list)), None)
+        body = next((v for k, v in body.items() if k.lower() in LIST_KEYS and isinstance(v, list)), None)
     items = body[:_MAX_ITEMS] if isinstance(body, list) else []
     return list(
         dict.fromkeys(i for i in (_id_of(x, collection_path, id_name) for x in items) if i is not None)
@@ -302,13 +300,7 @@ def mass_assignment(ctx: LiveContext) -> Iterator[Finding]:
         ctx.notes.append("mass_assignment writes, so it runs only with allow_destructive and an identity")
         return
     caller = ctx.identities[0]
-    own = [
-        o
-        for o in ctx.operations
-        if o.method in _WRITES
-        and not o.path_parameters
-        and (path_segments(o.path) or [""])[-1] in _OWN_SEGMENTS
-    ]
+    own = [o for o in ctx.operations if o.method in _WRITES and not o.path_parameters and is_own_path(o.path)]
     for operation in own[:_MAX_OPERATIONS]:
         yield from _inject(ctx, operation, caller, None)
     for collection, objects in _collections(ctx)[:_MAX_OPERATIONS]:

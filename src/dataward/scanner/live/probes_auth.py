@@ -21,10 +21,8 @@ does its login keep quiet about who has an account?
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import time
@@ -34,8 +32,21 @@ from typing import Any
 from dataward.scanner.document import Operation
 from dataward.scanner.findings import Finding, Severity
 from dataward.scanner.live.client import Answer
-from dataward.scanner.live.context import Identity, LiveContext, Probe, sample_value
-from dataward.scanner.words import is_login_path, is_public_by_nature, name_tokens, path_segments
+from dataward.scanner.live.context import (
+    Identity,
+    LiveContext,
+    Probe,
+    b64url,
+    decode_segment,
+    encode_segment,
+    sample_value,
+)
+from dataward.scanner.words import (
+    is_own_path,
+    is_public_by_nature,
+    is_sign_in_path,
+    name_tokens,
+)
 
 __all__ = ["PROBES", "WEAK_SECRETS", "forged_tokens", "no_token", "token_in_query", "user_enumeration"]
 
@@ -54,11 +65,8 @@ WEAK_SECRETS = (
     "keyboard cat", "1234567890", "",
 )  # fmt: skip
 _HMAC = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
-_SELF = frozenset({"me", "self", "current", "whoami", "profile", "account"})
 _USER = frozenset({"username", "user", "login", "email", "mail", "account", "identifier", "handle"})
 _PASSWORD = frozenset({"password", "passwd", "pass", "pwd", "passphrase", "secret"})
-_NOT_LOGIN = frozenset({"register", "signup", "sign-up", "reset", "forgot", "password-reset",
-                        "forgot-password", "reset-password"})  # fmt: skip
 _MESSAGES = ("title", "detail", "message", "error", "error_description", "code")
 _VOLATILE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,}|\d+")
 
@@ -89,7 +97,7 @@ def _canaries(context: LiveContext, identity: Identity, limit: int) -> list[Oper
     token's 2xx means the forgery worked."""
 
     def rank(operation: Operation) -> tuple[bool, int]:
-        selfish = bool(set(path_segments(operation.path)) & _SELF)
+        selfish = is_own_path(operation.path)
         return not selfish, sum(p.required for p in operation.parameters)
 
     found: list[Operation] = []
@@ -109,7 +117,7 @@ def _canaries(context: LiveContext, identity: Identity, limit: int) -> list[Oper
 def forged_tokens(context: LiveContext) -> Iterator[Finding]:
     identity = context.identities[0] if context.identities else None
     parts = identity.token.split(".") if identity else []
-    header = _decoded(parts[0]) if len(parts) == 3 else None
+    header = decode_segment(parts[0]) if len(parts) == 3 else None
     if identity is None or header is None or not identity.claims:
         context.notes.append("forged tokens: the first identity's token is not a JWT; nothing forged")
         return
@@ -142,13 +150,13 @@ def forged_tokens(context: LiveContext) -> Iterator[Finding]:
          _signed(header, expired_claims, secret, algorithm))
         if secret is not None
         else ("expired-tampered", "an expired token (payload changed, signature kept)",
-              f"{head}.{_segment(expired_claims)}.{signature}")
+              f"{head}.{encode_segment(expired_claims)}.{signature}")
     )  # fmt: skip
     forgeries = (
         ("altered-signature", "a token whose signature was altered",
          f"{head}.{payload}.{'B' if signature[:1] == 'A' else 'A'}{signature[1:]}"),
         ("alg-none", "a token with `alg: none` and no signature",
-         f"{_segment({**header, 'alg': 'none'})}.{payload}."),
+         f"{encode_segment({**header, 'alg': 'none'})}.{payload}."),
         expired,
     )  # fmt: skip
     for key, what, token in forgeries:
@@ -177,31 +185,15 @@ def _weak_secret(token: str, algorithm: str) -> bytes | None:
         return None
     signed = f"{head}.{payload}".encode()
     for word in WEAK_SECRETS:
-        if hmac.compare_digest(_b64(hmac.new(word.encode(), signed, digest).digest()), signature):
+        if hmac.compare_digest(b64url(hmac.new(word.encode(), signed, digest).digest()), signature):
             return word.encode()
     return None
 
 
 def _signed(header: dict[str, Any], claims: dict[str, Any], secret: bytes, algorithm: str) -> str:
-    head, payload = _segment(header), _segment(claims)
+    head, payload = encode_segment(header), encode_segment(claims)
     signature = hmac.new(secret, f"{head}.{payload}".encode(), _HMAC[algorithm.upper()]).digest()
-    return f"{head}.{payload}.{_b64(signature)}"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _segment(value: dict[str, Any]) -> str:
-    return _b64(json.dumps(value, separators=(",", ":")).encode())
-
-
-def _decoded(segment: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return f"{head}.{payload}.{b64url(signature)}"
 
 
 def _is_int(*values: object) -> bool:
@@ -232,7 +224,11 @@ def token_in_query(context: LiveContext) -> Iterator[Finding]:
 
 
 def user_enumeration(context: LiveContext) -> Iterator[Finding]:
-    logins = [o for o in context.operations if o.method == "POST" and _is_sign_in(o) and context.may_call(o)]
+    logins = [
+        o
+        for o in context.operations
+        if o.method == "POST" and is_sign_in_path(o.path) and context.may_call(o)
+    ]
     for operation in logins[:_MAX_LOGINS]:
         fields = _login_fields(context, operation)
         known = _known_user(context, email=fields[2]) if fields else None
@@ -262,11 +258,6 @@ def user_enumeration(context: LiveContext) -> Iterator[Finding]:
                 evidence={"key": "login", "differs_in": differs, "wrong_password_status": wrong.status,
                           "unknown_user_status": unknown.status},
             )  # fmt: skip
-
-
-def _is_sign_in(operation: Operation) -> bool:
-    words = {w for s in path_segments(operation.path) for w in (s, *s.split("_"))}
-    return is_login_path(operation.path) and not words & _NOT_LOGIN
 
 
 def _login_fields(context: LiveContext, operation: Operation) -> tuple[str, str, bool, dict[str, Any]] | None:

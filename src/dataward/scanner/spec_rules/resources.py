@@ -8,8 +8,8 @@ from typing import Any
 
 from dataward.scanner.document import Operation
 from dataward.scanner.findings import Finding
-from dataward.scanner.schemas import subschemas, types_of
-from dataward.scanner.spec_rules._context import Context, is_success
+from dataward.scanner.schemas import returns_list, subschemas, types_of
+from dataward.scanner.spec_rules._context import Context
 from dataward.scanner.words import is_page_size
 
 __all__ = ["CHECKS", "bounded_page_size", "input_schemas"]
@@ -17,8 +17,6 @@ __all__ = ["CHECKS", "bounded_page_size", "input_schemas"]
 # Formats whose values have a bounded length by definition.
 _BOUNDED_FORMATS = frozenset({"uuid", "date", "date-time", "time", "ipv4", "ipv6", "int32", "int64",
                               "byte-length", "duration", "hostname"})  # fmt: skip
-_LIST_KEYS = frozenset({"items", "data", "results", "records", "entries", "content", "values",
-                        "list", "elements", "hits", "rows", "objects"})  # fmt: skip
 _RATE_HEADERS = frozenset({"ratelimit", "ratelimit-policy", "ratelimit-limit", "ratelimit-remaining",
                            "x-ratelimit-limit", "x-ratelimit-remaining", "x-rate-limit-limit",
                            "x-rate-limit-remaining", "retry-after"})  # fmt: skip
@@ -68,24 +66,13 @@ def bounded_page_size(operation: Operation) -> bool:
     )
 
 
-def _returns_list(ctx: Context, operation: Operation) -> bool:
-    for response in operation.responses:
-        if not is_success(response.status):
-            continue
-        for media in response.media:
-            schema, _ = ctx.document.resolve(media.schema, media.pointer)
-            if "array" in types_of(schema):
-                return True
-            for key, value in (schema.get("properties") or {}).items():
-                resolved, _ = ctx.document.resolve(value, media.pointer)
-                if key.lower() in _LIST_KEYS and isinstance(resolved, dict) and "array" in types_of(resolved):
-                    return True
-    return False
-
-
 def pagination(ctx: Context) -> Iterator[Finding]:
     for operation in ctx.operations:
-        if operation.method == "GET" and _returns_list(ctx, operation) and not bounded_page_size(operation):
+        if (
+            operation.method == "GET"
+            and returns_list(ctx.document, operation)
+            and not bounded_page_size(operation)
+        ):
             yield ctx.finding(
                 "API4-LIST-NO-PAGINATION",
                 f"{operation.label} returns a list and takes no page size with a maximum",
