@@ -19,7 +19,7 @@ from dataward.cli._console import console, err_console
 from dataward.scanner.findings import Severity
 from dataward.scanner.live.client import Budget
 from dataward.scanner.live.context import Identity
-from dataward.scanner.live_scan import scan_live
+from dataward.scanner.live_scan import ALL_PROBES, WITH_SCHEMATHESIS, scan_live
 from dataward.scanner.report_html import render_scan_html
 from dataward.scanner.reports import to_json, to_sarif
 from dataward.scanner.results import ScanResult
@@ -116,6 +116,14 @@ def live(
             "--allow-destructive", help="Also send POST, PUT, PATCH and DELETE (objects are changed)."
         ),
     ] = False,
+    schemathesis: Annotated[
+        bool,
+        typer.Option(
+            "--schemathesis",
+            help="Also check schema conformance with Schemathesis (GET operations; the "
+            "dataward[schemathesis] extra).",
+        ),
+    ] = False,
     max_requests: Annotated[int, typer.Option(help="Stop after this many requests.", min=1)] = 2000,
     max_seconds: Annotated[float, typer.Option(help="Stop after this many seconds.", min=1)] = 300.0,
     output_format: FormatOption = Format.TABLE,
@@ -140,6 +148,7 @@ def live(
         result = scan_live(
             document, base_url, identities, allow_destructive=allow_destructive,
             budget=Budget(max_requests, max_seconds), config=settings, progress=step,
+            probes=WITH_SCHEMATHESIS if schemathesis else ALL_PROBES,
         )  # fmt: skip
     _report(result, output_format, output)
     notes = result.details.get("notes")

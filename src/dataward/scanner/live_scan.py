@@ -17,12 +17,15 @@ from dataward.scanner.live.context import Identity, LiveContext, Probe
 from dataward.scanner.live.probes_abuse import PROBES as ABUSE
 from dataward.scanner.live.probes_access import PROBES as ACCESS
 from dataward.scanner.live.probes_auth import PROBES as AUTH
+from dataward.scanner.live.probes_conformance import PROBES as CONFORMANCE
 from dataward.scanner.results import ScanResult
 from dataward.scanner.suppressions import ScanConfig
 
-__all__ = ["ALL_PROBES", "scan_live"]
+__all__ = ["ALL_PROBES", "WITH_SCHEMATHESIS", "scan_live"]
 
 ALL_PROBES: tuple[Probe, ...] = (*AUTH, *ACCESS, *ABUSE)
+# `--schemathesis`: its generated requests before the bursts that may get the scanner limited.
+WITH_SCHEMATHESIS: tuple[Probe, ...] = (*AUTH, *ACCESS, *CONFORMANCE, *ABUSE)
 
 
 def scan_live(

@@ -106,5 +106,14 @@ class LiveClient:
         except httpx.HTTPError:
             return Answer(0, httpx.Headers(), b"", time.perf_counter() - started)
 
+    def remaining_seconds(self) -> float:
+        return max(0.0, self._deadline - time.monotonic())
+
+    def count(self, requests: int) -> None:
+        """Count requests a tool made on its own (Schemathesis); `BudgetExhausted` once over."""
+        self.requests_made += requests
+        if self.requests_made >= self.budget.max_requests or time.monotonic() >= self._deadline:
+            raise BudgetExhausted
+
     def close(self) -> None:
         self._http.close()
